@@ -1,0 +1,3 @@
+"""Coherence: emergency response coordination for critical quantum infrastructure."""
+
+__version__ = "0.1.0"

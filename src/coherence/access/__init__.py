@@ -1,0 +1,1 @@
+"""Who is calling: API tokens and the permission checks at the edges."""

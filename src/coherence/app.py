@@ -1,0 +1,88 @@
+"""The application factory: builds the HTTP API, dashboard and embedded workers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy import Engine
+
+from coherence import __version__
+from coherence.access.api import router as access_router
+from coherence.catalog.api import router as catalog_router
+from coherence.clock import Clock, SystemClock
+from coherence.comms.channels import Channel, ConsoleChannel
+from coherence.db import ensure_migrated, make_engine, make_session_factory
+from coherence.http import BodySizeLimit, install_error_handlers
+from coherence.incidents.api import router as incidents_router
+from coherence.ledger.api import router as ledger_router
+from coherence.playbooks.api import router as playbooks_router
+from coherence.settings import Settings
+from coherence.web.routes import mount_web
+from coherence.workers import EmbeddedWorkers
+
+API_DESCRIPTION = """
+Coherence coordinates the response to incidents at quantum facilities: it opens and
+classifies incidents, starts their playbooks, pages responders, records every change in
+an append-only ledger and measures the response.
+
+Authenticate with `Authorization: Bearer <token>`; issue a token with
+`coherence token create --person KEY`. Errors are JSON with `code`, `message` and the
+`field` to fix.
+"""
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    engine: Engine | None = None,
+    clock: Clock | None = None,
+    channels: Mapping[str, Channel] | None = None,
+    run_workers: bool = True,
+) -> FastAPI:
+    """Build the app; refuses an unmigrated database before serving anything."""
+    settings = settings or Settings()
+    engine = engine or make_engine(settings.resolved_database_url)
+    ensure_migrated(engine)
+    clock = clock or SystemClock()
+    session_factory = make_session_factory(engine)
+    console = ConsoleChannel()
+    workers = EmbeddedWorkers(
+        session_factory, clock=clock, channels=channels or {}, fallback=console,
+        interval=settings.worker_interval_seconds,
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if run_workers:
+            workers.start()
+        try:
+            yield
+        finally:
+            workers.stop()
+
+    app = FastAPI(
+        title="Coherence",
+        version=__version__,
+        description=API_DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = session_factory
+    app.state.clock = clock
+    app.state.workers = workers
+    install_error_handlers(app)
+    for router in (access_router, catalog_router, playbooks_router, incidents_router,
+                   ledger_router):
+        app.include_router(router)
+    mount_web(app)
+
+    @app.get("/healthz", tags=["ops"], summary="Liveness")
+    def healthz() -> dict[str, str]:
+        """Answer ok while the process serves requests."""
+        return {"status": "ok"}
+
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    return app

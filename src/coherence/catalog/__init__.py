@@ -1,0 +1,1 @@
+"""Sites, assets and their dependencies, organisations, people and on-call rotations."""

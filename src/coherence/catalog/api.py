@@ -1,0 +1,97 @@
+"""Catalog HTTP API: read the facility, load a facility file, ask who is on call."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Query, Request
+
+from coherence.access.api import CurrentPerson
+from coherence.catalog import service, views
+from coherence.catalog.domain import IcsRole
+from coherence.catalog.schemas import (
+    AssetRead,
+    LoadReport,
+    OnCallRead,
+    OrganisationRead,
+    PersonRead,
+    SiteRead,
+)
+from coherence.documents import load_yaml_mapping
+from coherence.http import ClockDep, SessionDep
+
+router = APIRouter(prefix="/api/v1", tags=["catalog"])
+
+
+@router.get("/organisations", response_model=list[OrganisationRead], summary="List organisations")
+def list_organisations(session: SessionDep, _person: CurrentPerson) -> list[OrganisationRead]:
+    """Every organisation: operators, research groups, vendors, regulators, partners."""
+    return [OrganisationRead.model_validate(o) for o in service.list_organisations(session)]
+
+
+@router.get("/sites", response_model=list[SiteRead], summary="List sites")
+def list_sites(session: SessionDep, _person: CurrentPerson) -> list[SiteRead]:
+    """Every site with its escalation policy."""
+    return [views.site_read(s) for s in service.list_sites(session)]
+
+
+@router.get("/assets", response_model=list[AssetRead], summary="List assets")
+def list_assets(
+    session: SessionDep,
+    _person: CurrentPerson,
+    site: str | None = Query(None, max_length=64, description="Only assets at this site."),
+) -> list[AssetRead]:
+    """Assets with their dependency groups (``needs`` of ``assets`` must work)."""
+    return [views.asset_read(a) for a in service.list_assets(session, site_key=site)]
+
+
+@router.get("/assets/{key}", response_model=AssetRead, summary="Show one asset")
+def get_asset(key: str, session: SessionDep, _person: CurrentPerson) -> AssetRead:
+    """One asset and what it depends on."""
+    return views.asset_read(service.get_asset_or_raise(session, key))
+
+
+@router.get("/people", response_model=list[PersonRead], summary="List people")
+def list_people(session: SessionDep, _person: CurrentPerson) -> list[PersonRead]:
+    """People with the ICS roles they can fill and their contact points."""
+    return [views.person_read(p) for p in service.list_people(session)]
+
+
+@router.get("/oncall", response_model=OnCallRead, summary="Who is on call")
+def on_call(
+    session: SessionDep,
+    clock: ClockDep,
+    _person: CurrentPerson,
+    site: str = Query(max_length=64, description="Site key."),
+    role: IcsRole = Query(description="ICS role."),
+    at: datetime | None = Query(None, description="Moment to ask about; default now."),
+) -> OnCallRead:
+    """Who the rotations put on call for a role at a site."""
+    site_row = service.get_site_or_raise(session, site)
+    moment = at or clock.now()
+    person = service.on_call(session, site=site_row, role=role, at=moment)
+    rotation = ", ".join(r.key for r in service.list_rotations(session)
+                         if r.role == role.value and r.site_id == site_row.id)
+    return OnCallRead(site=site, role=role, rotation=rotation,
+                      person=person.key if person else None, at=moment)
+
+
+@router.post(
+    "/facility",
+    response_model=LoadReport,
+    summary="Load a facility file",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/yaml": {"schema": {"type": "string"}},
+                        "application/json": {"schema": {"type": "object"}}},
+        }
+    },
+)
+async def load_facility(
+    request: Request, session: SessionDep, clock: ClockDep, person: CurrentPerson
+) -> LoadReport:
+    """Load a whole facility (YAML or JSON) idempotently; any problem rejects the whole file."""
+    data = load_yaml_mapping(await request.body(), source="body")
+    return service.load_facility(session, clock=clock, data=data, actor=person.key,
+                                 source="api")

@@ -1,0 +1,86 @@
+"""Cross-reference checks on a facility document, before anything is written."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from coherence.catalog.domain import find_dependency_cycle
+from coherence.catalog.schemas import FacilityDocument
+
+Problems = list[dict[str, str]]
+
+
+def facility_problems(doc: FacilityDocument, existing: Mapping[str, set[str]]) -> Problems:
+    """List every dangling reference, duplicate key and dependency cycle in ``doc``.
+
+    ``existing`` holds keys already stored, by kind, so a file may refer to them.
+    """
+    problems: Problems = []
+    known: dict[str, set[str]] = {}
+    for kind, items in (
+        ("organisations", doc.organisations),
+        ("sites", doc.sites),
+        ("people", doc.people),
+        ("assets", doc.assets),
+        ("rotations", doc.rotations),
+        ("escalation_policies", doc.escalation_policies),
+    ):
+        seen: set[str] = set()
+        for index, item in enumerate(items):
+            if item.key in seen:
+                problems.append(_problem(f"{kind}[{index}].key", f"duplicate key {item.key!r}"))
+            seen.add(item.key)
+        known[kind] = seen | set(existing.get(kind, set()))
+
+    def check(path: str, kind: str, key: str) -> None:
+        if key not in known[kind]:
+            problems.append(_problem(path, f"no {kind[:-1].replace('_', ' ')} with key {key!r}"))
+
+    for i, site in enumerate(doc.sites):
+        check(f"sites[{i}].organisation", "organisations", site.organisation)
+        if site.escalation_policy:
+            check(f"sites[{i}].escalation_policy", "escalation_policies", site.escalation_policy)
+    for i, person in enumerate(doc.people):
+        check(f"people[{i}].organisation", "organisations", person.organisation)
+    for i, asset in enumerate(doc.assets):
+        check(f"assets[{i}].site", "sites", asset.site)
+        check(f"assets[{i}].owner", "organisations", asset.owner)
+        for j, group in enumerate(asset.depends_on):
+            for k, member in enumerate(group.assets):
+                check(f"assets[{i}].depends_on[{j}].assets[{k}]", "assets", member)
+            if asset.key in group.assets:
+                problems.append(
+                    _problem(f"assets[{i}].depends_on[{j}]", f"{asset.key} depends on itself")
+                )
+            if group.needs is not None and group.needs > len(group.assets):
+                problems.append(
+                    _problem(
+                        f"assets[{i}].depends_on[{j}].needs",
+                        f"needs {group.needs} but the group lists {len(group.assets)} asset(s)",
+                    )
+                )
+    for i, rotation in enumerate(doc.rotations):
+        check(f"rotations[{i}].site", "sites", rotation.site)
+        for k, member in enumerate(rotation.members):
+            check(f"rotations[{i}].members[{k}]", "people", member)
+    for i, policy in enumerate(doc.escalation_policies):
+        for j, level in enumerate(policy.levels):
+            for k, person in enumerate(level.notify_people):
+                check(f"escalation_policies[{i}].levels[{j}].notify_people[{k}]", "people", person)
+            if not level.notify_roles and not level.notify_people:
+                problems.append(
+                    _problem(
+                        f"escalation_policies[{i}].levels[{j}]",
+                        "a level must notify at least one role or person",
+                    )
+                )
+
+    edges = {a.key: [m for g in a.depends_on for m in g.assets] for a in doc.assets}
+    cycle = find_dependency_cycle(edges)
+    if cycle:
+        problems.append(_problem("assets", f"dependency cycle: {' -> '.join(cycle)}"))
+    return problems
+
+
+def _problem(path: str, message: str) -> dict[str, str]:
+    return {"path": path, "message": message}

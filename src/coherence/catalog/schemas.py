@@ -1,0 +1,183 @@
+"""Pydantic shapes for the facility file and the catalog API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from coherence.catalog.domain import (
+    AssetKind,
+    ContactChannel,
+    Criticality,
+    IcsRole,
+    OrganisationKind,
+)
+
+Key = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9._-]*$"),
+]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class OrganisationSpec(_Strict):
+    """An organisation in the facility file."""
+
+    key: Key
+    name: Name
+    kind: OrganisationKind
+    country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")] | None = Field(
+        None, description="ISO 3166-1 alpha-2 country of jurisdiction."
+    )
+
+
+class SiteSpec(_Strict):
+    """A site: one building or campus location."""
+
+    key: Key
+    name: Name
+    organisation: Key
+    timezone: str = "UTC"
+    escalation_policy: Key | None = None
+
+
+class ContactSpec(_Strict):
+    """One way to reach a person."""
+
+    channel: ContactChannel
+    address: Annotated[str, StringConstraints(min_length=1, max_length=320)]
+
+
+class PersonSpec(_Strict):
+    """A person who can respond or must be told."""
+
+    key: Key
+    name: Name
+    organisation: Key
+    roles: list[IcsRole] = Field(default_factory=list, description="ICS roles they can fill.")
+    contacts: list[ContactSpec] = Field(default_factory=list)
+
+
+class DependencySpec(_Strict):
+    """A dependency group: the asset needs ``needs`` of ``assets`` to work."""
+
+    group: Key | None = None
+    needs: int | None = Field(None, ge=1, description="How many must work; default all.")
+    assets: list[Key] = Field(min_length=1)
+
+
+class AssetSpec(_Strict):
+    """A piece of equipment or infrastructure."""
+
+    key: Key
+    name: Name
+    kind: AssetKind
+    site: Key
+    owner: Key = Field(description="Key of the owning organisation.")
+    criticality: Criticality = Criticality.STANDARD
+    description: str = ""
+    depends_on: list[DependencySpec] = Field(default_factory=list)
+
+
+class RotationSpec(_Strict):
+    """An on-call rotation for one ICS role at one site."""
+
+    key: Key
+    site: Key
+    role: IcsRole
+    members: list[Key] = Field(min_length=1)
+    shift_hours: float = Field(12, gt=0, le=24 * 14)
+    starts_at: AwareDatetime
+
+
+class EscalationLevelSpec(_Strict):
+    """Who is paged at this level, and how long they have to acknowledge."""
+
+    notify_roles: list[IcsRole] = Field(default_factory=list)
+    notify_people: list[Key] = Field(default_factory=list)
+    ack_within_minutes: float = Field(gt=0, le=24 * 60)
+
+
+class EscalationPolicySpec(_Strict):
+    """Levels paged in turn while an incident stays unacknowledged."""
+
+    key: Key
+    levels: list[EscalationLevelSpec] = Field(min_length=1)
+
+
+class FacilityDocument(_Strict):
+    """A whole facility in one file."""
+
+    organisations: list[OrganisationSpec] = Field(default_factory=list)
+    sites: list[SiteSpec] = Field(default_factory=list)
+    people: list[PersonSpec] = Field(default_factory=list)
+    assets: list[AssetSpec] = Field(default_factory=list)
+    rotations: list[RotationSpec] = Field(default_factory=list)
+    escalation_policies: list[EscalationPolicySpec] = Field(default_factory=list)
+
+
+class LoadReport(BaseModel):
+    """What loading a facility file changed."""
+
+    created: dict[str, int]
+    updated: dict[str, int]
+    unchanged: dict[str, int]
+
+
+class OrganisationRead(BaseModel):
+    """An organisation as the API returns it."""
+
+    model_config = ConfigDict(from_attributes=True)
+    key: str
+    name: str
+    kind: OrganisationKind
+    country: str | None
+
+
+class SiteRead(BaseModel):
+    """A site as the API returns it."""
+
+    key: str
+    name: str
+    organisation: str
+    timezone: str
+    escalation_policy: str | None
+
+
+class AssetRead(BaseModel):
+    """An asset with its dependencies."""
+
+    key: str
+    name: str
+    kind: AssetKind
+    site: str
+    owner: str
+    criticality: Criticality
+    description: str
+    depends_on: list[DependencySpec]
+
+
+class PersonRead(BaseModel):
+    """A person with contact points and the roles they can fill."""
+
+    key: str
+    name: str
+    organisation: str
+    roles: list[IcsRole]
+    contacts: list[ContactSpec]
+
+
+class OnCallRead(BaseModel):
+    """Who is on call for a role at a site at a moment."""
+
+    site: str
+    role: IcsRole
+    rotation: str
+    person: str | None
+    at: datetime

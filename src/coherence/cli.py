@@ -1,0 +1,178 @@
+"""The `coherence` command: one root with a sub-command group per capability."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from coherence import __version__, console
+from coherence.access import service as access_service
+from coherence.access.cli import app as token_app
+from coherence.catalog import service as catalog_service
+from coherence.catalog.cli import app as facility_app
+from coherence.catalog.domain import IcsRole
+from coherence.db import make_engine, make_session_factory
+from coherence.documents import load_yaml_file
+from coherence.errors import NotFound
+from coherence.incidents.cli import app as incident_app
+from coherence.incidents.cli import tasks_app
+from coherence.migrations import runner
+from coherence.playbooks import service as playbooks_service
+from coherence.playbooks.cli import app as playbook_app
+
+app = typer.Typer(
+    help="Coherence: emergency response for critical quantum infrastructure.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
+worker_app = typer.Typer(help="Background roles: timers and message delivery.",
+                         no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(facility_app, name="facility")
+app.add_typer(playbook_app, name="playbook")
+app.add_typer(incident_app, name="incident")
+app.add_typer(tasks_app, name="task")
+app.add_typer(token_app, name="token")
+app.add_typer(worker_app, name="worker")
+
+SAMPLE_FACILITY = Path(__file__).resolve().parents[2] / "examples" / "facility.yaml"
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.out.print(f"coherence {__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def root(
+    _version_flag: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                       help="Print the version and exit."),
+) -> None:
+    """Settings come from COHERENCE_* environment variables; see docs/operations.md."""
+
+
+@db_app.command("upgrade")
+@console.handle_errors
+def db_upgrade() -> None:
+    """Create or migrate the database schema to the newest version."""
+    settings = console.load_settings()
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        runner.upgrade(engine)
+        current = runner.current_revision(engine)
+    finally:
+        engine.dispose()
+    console.out.print(f"database at migration {current}")
+
+
+@db_app.command("current")
+@console.handle_errors
+def db_current() -> None:
+    """Print the migration the database is at and the newest one this version ships."""
+    engine = make_engine(console.load_settings().resolved_database_url)
+    try:
+        current = runner.current_revision(engine)
+    finally:
+        engine.dispose()
+    console.out.print(f"database: {current or 'not migrated'}; code: {runner.head_revision()}")
+
+
+@app.command("init")
+@console.handle_errors
+def init(
+    sample: bool = typer.Option(False, "--sample", help="Also load the sample facility."),
+    facility: Path | None = typer.Option(None, help="Also load this facility file."),
+) -> None:
+    """Migrate the database, publish the shipped playbooks, and optionally load a facility."""
+    db_upgrade()
+    with console.session() as session:
+        published = playbooks_service.publish_library(session, clock=console.clock(),
+                                                      actor="coherence-init")
+    created = sum(1 for _row, new in published if new)
+    console.out.print(f"playbooks: {len(published)} shipped, {created} new or changed")
+    files = [SAMPLE_FACILITY] if sample else []
+    files += [facility] if facility else []
+    for path in files:
+        data = load_yaml_file(path)
+        with console.session() as session:
+            report = catalog_service.load_facility(session, clock=console.clock(), data=data,
+                                                   actor="coherence-init", source=path.name)
+        console.out.print(f"facility {path.name}: created {sum(report.created.values())}, "
+                          f"updated {sum(report.updated.values())}, "
+                          f"unchanged {sum(report.unchanged.values())}")
+    if sample:
+        _issue_sample_token()
+
+
+def _issue_sample_token() -> None:
+    settings = console.load_settings()
+    with console.session() as session:
+        commander = next(
+            (p for p in catalog_service.list_people(session)
+             if IcsRole.INCIDENT_COMMANDER.value in p.roles), None)
+        if commander is None:
+            raise NotFound("the sample facility has no incident commander", field="facility")
+        _row, secret = access_service.create_token(
+            session, clock=console.clock(), person_key=commander.key, name="init --sample",
+            actor="coherence-init")
+    console.out.print(
+        f"\nDashboard login for {commander.name} ({commander.key}), an incident commander:\n"
+        f"  http://{settings.host}:{settings.port}/login?token={secret}\n"
+        f"API token (use as `Authorization: Bearer ...`): {secret}"
+    )
+
+
+@app.command("serve")
+@console.handle_errors
+def serve(
+    host: str | None = typer.Option(None, help="Bind address (default COHERENCE_HOST)."),
+    port: int | None = typer.Option(None, help="Port (default COHERENCE_PORT)."),
+    workers: bool = typer.Option(True, help="Run the timer and delivery workers in-process."),
+) -> None:
+    """Serve the API and dashboard, with timers and message delivery in the same process."""
+    import uvicorn
+
+    from coherence.app import create_app
+
+    settings = console.load_settings()
+    application = create_app(settings, run_workers=workers)
+    bind_host, bind_port = host or settings.host, port or settings.port
+    console.err.print(f"Coherence {__version__} on http://{bind_host}:{bind_port} "
+                      f"(database {application.state.engine.url.render_as_string()}, "
+                      f"{settings.environment.value} mode)")
+    uvicorn.run(application, host=bind_host, port=bind_port, log_level="info")
+
+
+@worker_app.command("run")
+@console.handle_errors
+def worker_run(
+    once: bool = typer.Option(False, "--once", help="Do one pass and exit."),
+) -> None:
+    """Fire due timers and deliver queued messages (for deployments without `serve`)."""
+    from coherence.comms.channels import ConsoleChannel
+    from coherence.db import ensure_migrated
+    from coherence.workers import EmbeddedWorkers
+
+    settings = console.load_settings()
+    engine = make_engine(settings.resolved_database_url)
+    ensure_migrated(engine)
+    workers = EmbeddedWorkers(make_session_factory(engine), clock=console.clock(), channels={},
+                              fallback=ConsoleChannel(),
+                              interval=settings.worker_interval_seconds)
+    if once:
+        fired, sent = workers.run_once()
+        console.out.print(f"timers fired: {fired}; messages sent: {sent}")
+        return
+    console.err.print("worker running; Ctrl-C to stop")
+    try:
+        workers.run_forever()
+    except KeyboardInterrupt:
+        console.err.print("worker stopped")
+
+
+def main() -> None:
+    """Entry point of the `coherence` console script."""
+    app()

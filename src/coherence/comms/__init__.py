@@ -1,0 +1,1 @@
+"""Notifications: the outbox, channels behind one interface, and delivery."""

@@ -1,0 +1,100 @@
+"""Read YAML documents safely and turn validation failures into path-named errors."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel
+from pydantic import ValidationError as PydanticValidationError
+
+from coherence.errors import NotFound, ValidationFailed
+
+MAX_DOCUMENT_BYTES = 5_000_000
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """A safe loader that refuses anchors and aliases, which can expand without bound."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.MarkedYAMLError(
+                problem="YAML aliases (*name) are not accepted; write the value out in full",
+                problem_mark=event.start_mark,
+            )
+        return super().compose_node(parent, index)
+
+
+def load_yaml_mapping(text: str | bytes, *, source: str) -> dict[str, Any]:
+    """Parse ``text`` as one YAML mapping, or raise ValidationFailed saying where it broke."""
+    if len(text) > MAX_DOCUMENT_BYTES:
+        raise ValidationFailed(
+            f"{source} is {len(text)} bytes; the limit is {MAX_DOCUMENT_BYTES}", field=source
+        )
+    try:
+        data = yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ValidationFailed(
+            f"{source} is not valid YAML{where}: {exc.problem}", field=source
+        ) from None
+    except yaml.YAMLError as exc:
+        raise ValidationFailed(f"{source} is not valid YAML: {exc}", field=source) from None
+    if not isinstance(data, dict):
+        raise ValidationFailed(
+            f"{source} must be a YAML mapping at the top level, not {type(data).__name__}",
+            field=source,
+        )
+    return data
+
+
+def load_yaml_file(path: Path) -> dict[str, Any]:
+    """Read a YAML file into a mapping, with clear errors for a missing or bad file."""
+    if not path.is_file():
+        raise NotFound(f"no such file: {path}", field="file")
+    return load_yaml_mapping(path.read_bytes(), source=str(path))
+
+
+def format_location(location: Sequence[int | str]) -> str:
+    """Render a pydantic error location as a document path like ``assets[3].site``."""
+    path = ""
+    for part in location:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path or "(document)"
+
+
+def validation_problems(exc: PydanticValidationError) -> list[dict[str, str]]:
+    """List each problem in a pydantic error as ``{"path", "message"}``."""
+    problems = []
+    for error in exc.errors(include_url=False):
+        # Discriminated unions add the tag (e.g. "threshold") to the path; it only confuses.
+        location = [part for part in error["loc"] if part not in {"threshold", "rate", "state"}]
+        problems.append({"path": format_location(location), "message": error["msg"]})
+    return problems
+
+
+def validate_document(model: type[ModelT], data: dict[str, Any], *, source: str) -> ModelT:
+    """Validate ``data`` against ``model`` or raise ValidationFailed listing every problem."""
+    try:
+        return model.model_validate(data)
+    except PydanticValidationError as exc:
+        raise problems_error(source, validation_problems(exc)) from None
+
+
+def problems_error(source: str, problems: list[dict[str, str]]) -> ValidationFailed:
+    """Return one ValidationFailed that lists every problem found in ``source``."""
+    summary = "; ".join(f"{p['path']}: {p['message']}" for p in problems[:5])
+    more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+    return ValidationFailed(
+        f"{source} has {len(problems)} problem(s): {summary}{more}",
+        field=source,
+        problems=problems,
+    )

@@ -1,0 +1,142 @@
+"""HTTP plumbing shared by every router: sessions, the clock, errors and body limits."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from coherence.clock import Clock
+from coherence.documents import format_location
+from coherence.errors import CoherenceError
+
+log = logging.getLogger(__name__)
+
+
+def _session(request: Request) -> Iterator[Session]:
+    session: Session = request.app.state.session_factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def _clock(request: Request) -> Clock:
+    clock: Clock = request.app.state.clock
+    return clock
+
+
+# scope="function" commits before the response is sent, so a failed commit is never a 200.
+SessionDep = Annotated[Session, Depends(_session, scope="function")]
+ClockDep = Annotated[Clock, Depends(_clock)]
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Turn every expected failure into a JSON error that names the field."""
+
+    @app.exception_handler(CoherenceError)
+    async def coherence_error(_request: Request, exc: CoherenceError) -> JSONResponse:
+        return JSONResponse(exc.as_dict(), status_code=exc.status_code)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_request: Request, exc: HTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(
+            exc.status_code, "http_error"
+        )
+        return JSONResponse(
+            {"code": code, "message": str(exc.detail)},
+            status_code=exc.status_code,
+            headers=exc.headers,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def request_invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [_problem(error) for error in exc.errors()]
+        first = problems[0] if problems else {"path": "body", "message": "invalid"}
+        return JSONResponse(
+            {
+                "code": "validation_failed",
+                "message": f"{first['path']}: {first['message']}",
+                "field": first["path"],
+                "problems": problems,
+            },
+            status_code=422,
+        )
+
+    @app.exception_handler(Exception)
+    async def unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", exc_info=exc)
+        return JSONResponse(
+            {"code": "internal_error", "message": "an internal error occurred; it was logged"},
+            status_code=500,
+        )
+
+
+def _problem(error: Any) -> dict[str, str]:
+    location = [p for p in error.get("loc", ()) if p not in {"body", "query", "path"}]
+    where = error.get("loc", ("body",))[0]
+    path = format_location(location) if location else str(where)
+    return {"path": path, "message": str(error.get("msg", "invalid"))}
+
+
+class BodySizeLimit:
+    """Refuse request bodies over a byte limit with 413, whether or not they declare a length."""
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers", [])).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+            await self._refuse(send)
+            return
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise _BodyTooLarge(self.max_bytes)
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send)
+        except _BodyTooLarge:
+            await self._refuse(send)
+
+    async def _refuse(self, send: Send) -> None:
+        response = JSONResponse(
+            {
+                "code": "payload_too_large",
+                "message": f"the request body is over the {self.max_bytes}-byte limit",
+                "field": "body",
+            },
+            status_code=413,
+        )
+        await response({"type": "http"}, _no_receive, send)
+
+
+class _BodyTooLarge(HTTPException):
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(413, f"the request body is over the {max_bytes}-byte limit")
+
+
+async def _no_receive() -> Message:
+    return {"type": "http.disconnect"}

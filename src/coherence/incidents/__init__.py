@@ -1,0 +1,1 @@
+"""Incidents: lifecycle, roles, tasks, timeline, escalation and metrics."""

@@ -1,0 +1,323 @@
+"""Incident state changes: each one applies a rule, writes the ledger and outbox, and flushes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from coherence.catalog import service as catalog_service
+from coherence.catalog.domain import INCIDENT_STAFFING, IcsRole
+from coherence.catalog.models import Person
+from coherence.clock import Clock
+from coherence.comms import service as comms_service
+from coherence.errors import NotFound, ValidationFailed
+from coherence.incidents import domain, escalation, repository
+from coherence.incidents.domain import Kind, Status, TaskStatus
+from coherence.incidents.models import Incident, RoleAssignment, Task
+from coherence.incidents.schemas import IncidentCreate
+from coherence.ledger import service as ledger_service
+from coherence.ledger.domain import EntryType
+from coherence.playbooks import service as playbooks_service
+from coherence.playbooks.domain import standard_scheme
+from coherence.playbooks.schemas import PlaybookDocument
+from coherence.timers import service as timers_service
+from coherence.timers.models import Timer
+from coherence.timers.service import TimerKind
+
+def open_incident(
+    session: Session, *, clock: Clock, request: IncidentCreate, actor: str
+) -> Incident:
+    """Open, classify and staff an incident, start its playbook and page the first level."""
+    now = clock.now()
+    asset = catalog_service.get_asset_or_raise(session, request.asset)
+    playbook_row = (
+        playbooks_service.get_latest_or_raise(session, request.playbook)
+        if request.playbook
+        else None
+    )
+    playbook = playbooks_service.document_of(playbook_row) if playbook_row else None
+    if playbook is not None and asset.kind not in playbook.applies_to:
+        raise ValidationFailed(
+            f"playbook {playbook.key!r} applies to {', '.join(playbook.applies_to)}, "
+            f"but {asset.key!r} is a {asset.kind}; choose a playbook for that kind of asset",
+            field="playbook",
+        )
+    scheme = standard_scheme()
+    category = request.category or (playbook.category if playbook else None)
+    if category is None:
+        raise ValidationFailed("name a playbook or a category", field="category")
+    scheme.category(category)
+    impact = request.impact or (playbook.impact if playbook else None)
+    urgency = request.urgency or (playbook.urgency if playbook else None)
+    if impact is None or urgency is None:
+        raise ValidationFailed(
+            "without a playbook, give both impact and urgency",
+            field="impact" if impact is None else "urgency",
+        )
+    severity = scheme.severity_for(impact=impact, urgency=urgency)
+    if request.occurred_at is not None and request.occurred_at > now:
+        raise ValidationFailed("occurred_at is in the future", field="occurred_at")
+    policy_key = (playbook.escalation_policy if playbook else None) or (
+        asset.site.escalation_policy.key if asset.site.escalation_policy else None
+    )
+    if policy_key and catalog_service.escalation_levels_by_key(session, policy_key) is None:
+        raise ValidationFailed(
+            f"playbook names escalation policy {policy_key!r}, which this facility lacks",
+            field="playbook",
+        )
+
+    incident = Incident(
+        title=request.title or (f"{playbook.title}: {asset.name}" if playbook else asset.name),
+        summary=request.summary, kind=request.kind.value, status=Status.DETECTED.value,
+        category=category, impact=impact, urgency=urgency, severity=severity.key,
+        asset_id=asset.id, site_id=asset.site_id,
+        playbook_key=playbook_row.key if playbook_row else None,
+        playbook_version=playbook_row.version if playbook_row else None,
+        escalation_policy=policy_key, escalation_level=0, opened_by=actor,
+        occurred_at=request.occurred_at, detected_at=now, updated_at=now,
+    )
+    session.add(incident)
+    session.flush()
+    holders = _staff(session, incident, now)
+    _instantiate_tasks(session, clock, incident, playbook, holders,
+                       scheme.checklist(category=category, severity=severity.key))
+    ledger_service.append(
+        session, clock=clock, entry_type=EntryType.INCIDENT_OPENED, actor=actor,
+        subject=_subject(incident), incident_id=incident.id,
+        payload={
+            "title": incident.title, "kind": incident.kind, "asset": asset.key,
+            "site": asset.site.key, "category": category, "impact": impact,
+            "urgency": urgency, "severity": severity.key,
+            "playbook": incident.playbook_key, "playbook_version": incident.playbook_version,
+            "roles": {role: person.key for role, person in holders.items()},
+            "tasks": len(incident.tasks),
+        },
+    )
+    escalation.page_level(session, clock, incident, level=0, actor=actor, why="new incident")
+    if playbook is not None:
+        escalation.notify_by_playbook(session, clock, incident, playbook, holders, actor)
+    return incident
+
+
+def _staff(session: Session, incident: Incident, now: datetime) -> dict[str, Person]:
+    holders: dict[str, Person] = {}
+    for role in INCIDENT_STAFFING:
+        person = catalog_service.on_call(session, site=incident.site, role=role, at=now)
+        if person is not None:
+            incident.roles.append(
+                RoleAssignment(role=role.value, person_id=person.id, assigned_at=now)
+            )
+            holders[role.value] = person
+    session.flush()
+    return holders
+
+
+def _instantiate_tasks(
+    session: Session,
+    clock: Clock,
+    incident: Incident,
+    playbook: PlaybookDocument | None,
+    holders: dict[str, Person],
+    checklist: Sequence[str],
+) -> None:
+    steps = playbook.steps if playbook else []
+    for position, step in enumerate(steps):
+        holder = holders.get(step.owner_role.value)
+        incident.tasks.append(
+            Task(
+                position=position, source="playbook", step_key=step.key, title=step.title,
+                details=step.details, hazard=step.hazard, owner_role=step.owner_role.value,
+                assignee_id=holder.id if holder else None,
+                requires_change_record=step.requires_change_record,
+                due_at=incident.detected_at + timedelta(minutes=step.due_minutes),
+                status=TaskStatus.OPEN.value,
+            )
+        )
+    commander = holders.get(IcsRole.INCIDENT_COMMANDER.value)
+    for offset, item in enumerate(checklist, start=len(steps)):
+        incident.tasks.append(
+            Task(
+                position=offset, source="checklist", title=item,
+                owner_role=IcsRole.INCIDENT_COMMANDER.value,
+                assignee_id=commander.id if commander else None, status=TaskStatus.OPEN.value,
+            )
+        )
+    session.flush()
+    for task in incident.tasks:
+        if task.due_at is not None:
+            timers_service.schedule(
+                session, clock=clock, kind=TimerKind.TASK_DUE, due_at=task.due_at,
+                incident_id=incident.id, task_id=task.id,
+            )
+
+
+def _subject(incident: Incident) -> str:
+    return f"incident:{incident.id}"
+
+
+def get(session: Session, incident_id: int) -> Incident | None:
+    """Return an incident, or None."""
+    return repository.get(session, incident_id)
+
+
+def get_or_raise(session: Session, ref: str | int, *, for_update: bool = False) -> Incident:
+    """Return an incident by id or reference (INC-00042), or raise NotFound."""
+    incident_id = ref if isinstance(ref, int) else domain.parse_reference(ref)
+    incident = repository.get(session, incident_id, for_update=for_update) if incident_id else None
+    if incident is None:
+        raise NotFound(f"no incident {ref!r}; see `coherence incident list`", field="incident")
+    return incident
+
+
+def acknowledge(session: Session, *, clock: Clock, ref: str | int, actor: str) -> Incident:
+    """Acknowledge an incident: stop escalation and stamp the time."""
+    return transition(session, clock=clock, ref=ref, target=Status.ACKNOWLEDGED, actor=actor)
+
+
+def transition(
+    session: Session, *, clock: Clock, ref: str | int, target: Status, actor: str, note: str = ""
+) -> Incident:
+    """Move an incident through its lifecycle, refusing illegal moves."""
+    incident = get_or_raise(session, ref, for_update=True)
+    current = Status(incident.status)
+    domain.check_transition(current, target)
+    if target == Status.CLOSED:
+        still_open = [t for t in incident.tasks if t.status == TaskStatus.OPEN.value]
+        if still_open:
+            listed = "; ".join(f"#{t.id} {t.title}" for t in still_open[:5])
+            raise ValidationFailed(
+                f"{len(still_open)} task(s) are still open; complete or skip them before "
+                f"closing: {listed}",
+                field="status",
+            )
+    now = clock.now()
+    incident.status = target.value
+    setattr(incident, domain.STAMPS[target], now)
+    incident.updated_at = now
+    if current == Status.DETECTED:
+        timers_service.cancel(session, incident_id=incident.id, kind=TimerKind.ACK_ESCALATION)
+    if target in (Status.RESOLVED, Status.CLOSED):
+        timers_service.cancel(session, incident_id=incident.id, kind=TimerKind.TASK_DUE)
+    entry_type = (
+        EntryType.INCIDENT_ACKNOWLEDGED if target == Status.ACKNOWLEDGED
+        else EntryType.INCIDENT_TRANSITIONED
+    )
+    ledger_service.append(
+        session, clock=clock, entry_type=entry_type, actor=actor, subject=_subject(incident),
+        incident_id=incident.id,
+        payload={"from": current.value, "to": target.value, "note": note},
+    )
+    session.flush()
+    return incident
+
+
+def reopen(session: Session, *, clock: Clock, ref: str | int, reason: str, actor: str) -> Incident:
+    """Reopen a resolved or closed incident; it returns to acknowledged."""
+    incident = get_or_raise(session, ref, for_update=True)
+    current = Status(incident.status)
+    domain.check_reopen(current)
+    for stamp in domain.stamps_cleared_by_reopen():
+        setattr(incident, stamp, None)
+    incident.status = Status.ACKNOWLEDGED.value
+    incident.updated_at = clock.now()
+    ledger_service.append(
+        session, clock=clock, entry_type=EntryType.INCIDENT_REOPENED, actor=actor,
+        subject=_subject(incident), incident_id=incident.id,
+        payload={"from": current.value, "to": Status.ACKNOWLEDGED.value, "reason": reason},
+    )
+    return incident
+
+
+def add_note(session: Session, *, clock: Clock, ref: str | int, text: str, actor: str) -> Incident:
+    """Add a note to the incident's timeline."""
+    incident = get_or_raise(session, ref)
+    ledger_service.append(
+        session, clock=clock, entry_type=EntryType.INCIDENT_NOTE_ADDED, actor=actor,
+        subject=_subject(incident), incident_id=incident.id, payload={"text": text},
+    )
+    return incident
+
+
+def record_decision(
+    session: Session, *, clock: Clock, ref: str | int, decision: str, rationale: str,
+    decided_by: str | None, actor: str,
+) -> Incident:
+    """Record a decision with its rationale and the person who took it."""
+    incident = get_or_raise(session, ref)
+    decider = catalog_service.get_person_or_raise(session, decided_by or actor, field="decided_by")
+    ledger_service.append(
+        session, clock=clock, entry_type=EntryType.DECISION_RECORDED, actor=actor,
+        subject=_subject(incident), incident_id=incident.id,
+        payload={"decision": decision, "rationale": rationale, "decided_by": decider.key},
+    )
+    return incident
+
+
+def assign_role(
+    session: Session, *, clock: Clock, ref: str | int, role: IcsRole, person_key: str, actor: str
+) -> Incident:
+    """Give an ICS role on the incident to a person, reassign their open tasks, and tell them."""
+    incident = get_or_raise(session, ref, for_update=True)
+    person = catalog_service.get_person_or_raise(session, person_key)
+    current = next((r for r in incident.roles if r.role == role.value), None)
+    previous = current.person.key if current else None
+    if previous == person.key:
+        return incident
+    now = clock.now()
+    if current is None:
+        incident.roles.append(RoleAssignment(role=role.value, person_id=person.id,
+                                             assigned_at=now))
+    else:
+        current.person_id = person.id
+        current.assigned_at = now
+    for task in incident.tasks:
+        if task.owner_role == role.value and task.status == TaskStatus.OPEN.value:
+            task.assignee_id = person.id
+    incident.updated_at = now
+    session.flush()
+    session.expire(incident, ["roles"])
+    ledger_service.append(
+        session, clock=clock, entry_type=EntryType.ROLE_ASSIGNED, actor=actor,
+        subject=_subject(incident), incident_id=incident.id,
+        payload={"role": role.value, "person": person.key, "previous": previous},
+    )
+    escalation.page(session, clock, incident, [person], actor=actor,
+          why=f"you are now {role.value.replace('_', ' ')}", reason="role")
+    return incident
+
+
+def update_task(
+    session: Session, *, clock: Clock, task_id: int, status: TaskStatus, note: str, actor: str
+) -> Task:
+    """Complete, skip or reopen a task."""
+    task = repository.get_task(session, task_id)
+    if task is None:
+        raise NotFound(f"no task {task_id}; see `coherence task list INCIDENT`", field="task")
+    incident = get_or_raise(session, task.incident_id, for_update=True)
+    if Status(incident.status) == Status.CLOSED:
+        raise ValidationFailed("the incident is closed; reopen it to change tasks", field="task")
+    if TaskStatus(task.status) == status:
+        raise ValidationFailed(f"task {task_id} is already {status.value}", field="status")
+    if status == TaskStatus.SKIPPED and not note.strip():
+        raise ValidationFailed("say why the task is skipped", field="note")
+    now = clock.now()
+    task.status = status.value
+    task.note = note or task.note
+    if status == TaskStatus.OPEN:
+        task.completed_at = task.completed_by = None
+        entry_type = EntryType.TASK_REOPENED
+    else:
+        task.completed_at, task.completed_by = now, actor
+        timers_service.cancel(session, incident_id=incident.id, kind=TimerKind.TASK_DUE,
+                              task_id=task.id)
+        entry_type = EntryType.TASK_COMPLETED
+    incident.updated_at = now
+    ledger_service.append(
+        session, clock=clock, entry_type=entry_type, actor=actor, subject=f"task:{task.id}",
+        incident_id=incident.id,
+        payload={"task": task.id, "title": task.title, "status": status.value, "note": note},
+    )
+    return task

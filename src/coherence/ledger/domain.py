@@ -1,0 +1,79 @@
+"""Ledger entry types and the canonical encoding of entries."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import orjson
+
+SYSTEM_ACTOR = "system"
+
+
+class EntryType(StrEnum):
+    """Every kind of ledger entry, named ``subject:action``."""
+
+    FACILITY_LOADED = "facility:loaded"
+    PLAYBOOK_PUBLISHED = "playbook:published"
+    INCIDENT_OPENED = "incident:opened"
+    INCIDENT_ACKNOWLEDGED = "incident:acknowledged"
+    INCIDENT_TRANSITIONED = "incident:transitioned"
+    INCIDENT_REOPENED = "incident:reopened"
+    INCIDENT_ESCALATED = "incident:escalated"
+    INCIDENT_NOTE_ADDED = "incident:note_added"
+    DECISION_RECORDED = "decision:recorded"
+    ROLE_ASSIGNED = "role:assigned"
+    TASK_COMPLETED = "task:completed"
+    TASK_REOPENED = "task:reopened"
+    TASK_OVERDUE = "task:overdue"
+    NOTIFICATION_QUEUED = "notification:queued"
+    TOKEN_CREATED = "token:created"
+    TOKEN_REVOKED = "token:revoked"
+
+
+ENTRY_TYPE_DESCRIPTIONS: dict[EntryType, str] = {
+    EntryType.FACILITY_LOADED: "A facility file was loaded; payload counts what changed.",
+    EntryType.PLAYBOOK_PUBLISHED: "A new playbook version was stored.",
+    EntryType.INCIDENT_OPENED: "An incident was opened, classified and its playbook started.",
+    EntryType.INCIDENT_ACKNOWLEDGED: "A responder acknowledged the incident.",
+    EntryType.INCIDENT_TRANSITIONED: "The incident moved to another lifecycle phase.",
+    EntryType.INCIDENT_REOPENED: "A resolved or closed incident was reopened.",
+    EntryType.INCIDENT_ESCALATED: "The acknowledgement window passed; the next level was paged.",
+    EntryType.INCIDENT_NOTE_ADDED: "A free-text note was added to the timeline.",
+    EntryType.DECISION_RECORDED: "A decision, its rationale and who took it.",
+    EntryType.ROLE_ASSIGNED: "An ICS role on the incident changed hands.",
+    EntryType.TASK_COMPLETED: "A playbook task was marked done.",
+    EntryType.TASK_REOPENED: "A completed task was reopened.",
+    EntryType.TASK_OVERDUE: "A task passed its due time while still open.",
+    EntryType.NOTIFICATION_QUEUED: "A message was put in the outbox for delivery.",
+    EntryType.TOKEN_CREATED: "An API token was issued to a person.",
+    EntryType.TOKEN_REVOKED: "An API token was revoked.",
+}
+
+
+def canonical_json(value: Any) -> bytes:
+    """Encode ``value`` as canonical JSON: sorted keys, no whitespace, UTF-8."""
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_UTC_Z)
+
+
+def entry_bytes(
+    *,
+    seq: int,
+    entry_type: str,
+    recorded_at: datetime,
+    actor: str,
+    subject: str,
+    payload: bytes,
+) -> bytes:
+    """Return the exact bytes that identify one entry; the Merkle leaf is built from these."""
+    return canonical_json(
+        {
+            "seq": seq,
+            "type": entry_type,
+            "recorded_at": recorded_at,
+            "actor": actor,
+            "subject": subject,
+            "payload": orjson.Fragment(payload),
+        }
+    )

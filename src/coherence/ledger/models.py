@@ -1,0 +1,35 @@
+"""Ledger tables: the entries and the single head row that numbers them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Integer, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from coherence.db import Base, UTCDateTime
+
+
+class LedgerEntry(Base):
+    """One immutable record of a state change; ``seq`` is contiguous from 0."""
+
+    __tablename__ = "ledger_entries"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    entry_type: Mapped[str] = mapped_column(String(64), index=True)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(128))
+    subject: Mapped[str] = mapped_column(String(128), index=True)
+    incident_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    payload: Mapped[str] = mapped_column(Text)
+    # Filled by the Merkle log (RFC 6962 leaf hash of entry_bytes) once it lands.
+    leaf_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+
+
+class LedgerHead(Base):
+    """The one row that hands out the next sequence number under a lock."""
+
+    __tablename__ = "ledger_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    size: Mapped[int] = mapped_column(Integer, default=0)

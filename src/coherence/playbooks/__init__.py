@@ -1,0 +1,1 @@
+"""Classification scheme, glossary and versioned playbooks."""

@@ -1,0 +1,188 @@
+"""The playbook document format and the shapes the playbook API returns."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from coherence.catalog.domain import AssetKind, IcsRole, OrganisationKind
+
+Key = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9._-]*$"),
+]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=4000, strip_whitespace=True)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Operator(StrEnum):
+    """Comparison a threshold or rate trigger applies."""
+
+    GT = ">"
+    GE = ">="
+    LT = "<"
+    LE = "<="
+
+
+class ThresholdTrigger(_Strict):
+    """Fires when a metric stays beyond a value for ``hold_seconds``."""
+
+    kind: Literal["threshold"]
+    key: Key
+    metric: Key
+    operator: Operator
+    value: float
+    hold_seconds: float = Field(0, ge=0, le=86_400)
+    impact: str | None = None
+    urgency: str | None = None
+    description: str = ""
+
+
+class RateTrigger(_Strict):
+    """Fires when a metric's rate of change, per second over a window, passes a value."""
+
+    kind: Literal["rate"]
+    key: Key
+    metric: Key
+    operator: Operator
+    value: float = Field(description="Rate in metric units per second.")
+    window_seconds: float = Field(gt=0, le=86_400)
+    impact: str | None = None
+    urgency: str | None = None
+    description: str = ""
+
+
+class StateTrigger(_Strict):
+    """Fires when a state metric takes one of the listed values for ``hold_seconds``."""
+
+    kind: Literal["state"]
+    key: Key
+    metric: Key
+    values: list[int | float | str] = Field(min_length=1)
+    hold_seconds: float = Field(0, ge=0, le=86_400)
+    impact: str | None = None
+    urgency: str | None = None
+    description: str = ""
+
+
+Trigger = Annotated[ThresholdTrigger | RateTrigger | StateTrigger, Field(discriminator="kind")]
+
+
+class NotificationRule(_Strict):
+    """Who must be told, and within how long of detection."""
+
+    role: IcsRole | None = None
+    organisation_kind: OrganisationKind | None = None
+    within_minutes: float = Field(gt=0, le=60 * 24 * 31)
+    min_severity: str | None = Field(
+        None, description="Only notify at this severity or worse (e.g. sev2)."
+    )
+
+    @model_validator(mode="after")
+    def _exactly_one_audience(self) -> NotificationRule:
+        if (self.role is None) == (self.organisation_kind is None):
+            raise ValueError("give exactly one of role or organisation_kind")
+        return self
+
+
+class StepSpec(_Strict):
+    """One time-boxed step of the response."""
+
+    key: Key
+    title: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    owner_role: IcsRole
+    due_minutes: float = Field(ge=0, le=60 * 24 * 31, description="Due this long after detection.")
+    details: str = ""
+    hazard: str | None = None
+    requires_change_record: bool = False
+
+
+class PlaybookDocument(_Strict):
+    """A playbook as written in YAML."""
+
+    key: Key
+    title: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    summary: Text
+    category: Key
+    applies_to: list[AssetKind] = Field(min_length=1)
+    impact: str = Field(description="Default impact level when opened by hand.")
+    urgency: str = Field(description="Default urgency level when opened by hand.")
+    escalation_policy: Key | None = None
+    triggers: list[Trigger] = Field(default_factory=list)
+    notify: list[NotificationRule] = Field(default_factory=list)
+    steps: list[StepSpec] = Field(min_length=1)
+    recovery: str = ""
+    references: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_keys(self) -> PlaybookDocument:
+        for label, keys in (
+            ("steps", [step.key for step in self.steps]),
+            ("triggers", [trigger.key for trigger in self.triggers]),
+        ):
+            duplicates = sorted({k for k in keys if keys.count(k) > 1})
+            if duplicates:
+                raise ValueError(f"{label} keys must be unique; repeated: {', '.join(duplicates)}")
+        return self
+
+
+class PlaybookSummary(BaseModel):
+    """A playbook's newest version, listed."""
+
+    key: str
+    version: int
+    title: str
+    category: str
+    applies_to: list[str]
+    steps: int
+    published_at: datetime
+
+
+class PlaybookRead(PlaybookSummary):
+    """A playbook version in full."""
+
+    content_hash: str
+    document: dict[str, Any]
+
+
+class PlaybookValidation(BaseModel):
+    """The result of validating a playbook that was not stored."""
+
+    valid: bool
+    key: str
+    title: str
+    triggers: int
+    steps: int
+
+
+class SeverityRead(BaseModel):
+    """A severity level and its written criteria."""
+
+    key: str
+    name: str
+    rank: int
+    criteria: str
+    checklist: list[str]
+
+
+class CategoryRead(BaseModel):
+    """An incident category with its base checklist."""
+
+    key: str
+    name: str
+    description: str
+    checklist: list[str]
+
+
+class GlossaryTerm(BaseModel):
+    """A shared term with a precise and a plain-language definition."""
+
+    term: str
+    definition: str
+    plain: str

@@ -1,0 +1,68 @@
+"""Runtime settings, read from ``COHERENCE_*`` environment variables."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Self
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEVELOPMENT_SECRET = "development-only-insecure-secret"  # noqa: S105 - refused outside development
+
+
+class Environment(StrEnum):
+    """Where this process runs; decides how strict start-up checks are."""
+
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    """Every setting Coherence reads; each maps to ``COHERENCE_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="COHERENCE_", extra="ignore")
+
+    environment: Environment = Field(
+        Environment.DEVELOPMENT,
+        description="development or production; production refuses the default secret key.",
+    )
+    data_dir: Path = Field(
+        Path("coherence-data"),
+        description="Directory for the embedded SQLite database and local files.",
+    )
+    database_url: str = Field(
+        "",
+        description="SQLAlchemy URL; empty means a SQLite file inside data_dir.",
+    )
+    host: str = Field("127.0.0.1", description="Address the HTTP server binds to.")
+    port: int = Field(8000, ge=1, le=65535, description="Port the HTTP server binds to.")
+    secret_key: str = Field(
+        DEVELOPMENT_SECRET,
+        min_length=16,
+        description="Secret used to sign sessions; must be changed outside development.",
+    )
+    max_request_bytes: int = Field(
+        1_000_000, ge=1024, description="Largest HTTP request body accepted, in bytes."
+    )
+    worker_interval_seconds: float = Field(
+        1.0, gt=0, le=60, description="How often the embedded timer and outbox workers poll."
+    )
+
+    @model_validator(mode="after")
+    def _refuse_default_secret_outside_development(self) -> Self:
+        if self.environment is Environment.PRODUCTION and self.secret_key == DEVELOPMENT_SECRET:
+            raise ValueError(
+                "COHERENCE_SECRET_KEY is the development default; set a long random value "
+                "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`) "
+                "before running with COHERENCE_ENVIRONMENT=production"
+            )
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL in use: the explicit one, or the embedded SQLite file."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'coherence.db').as_posix()}"

@@ -1,0 +1,1 @@
+"""Durable timers: escalations, deadlines and reminders that survive a restart."""

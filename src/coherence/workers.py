@@ -1,0 +1,81 @@
+"""Background roles: fire due timers and deliver the outbox, each change in its own transaction."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from coherence.clock import Clock
+from coherence.comms import service as comms_service
+from coherence.comms.channels import Channel
+from coherence.db import session_scope
+from coherence.incidents import escalation
+from coherence.timers import service as timers_service
+
+log = logging.getLogger(__name__)
+
+
+def fire_due_timers(factory: sessionmaker[Session], *, clock: Clock, limit: int = 50) -> int:
+    """Fire every timer due now, one transaction each; return how many fired."""
+    fired = 0
+    while fired < limit:
+        with session_scope(factory) as session:
+            due = timers_service.claim_due(session, now=clock.now(), limit=1)
+            if not due:
+                return fired
+            escalation.fire_timer(session, clock=clock, timer=due[0])
+        fired += 1
+    return fired
+
+
+class EmbeddedWorkers:
+    """Runs the timer and dispatcher roles in a thread beside the HTTP server."""
+
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        *,
+        clock: Clock,
+        channels: Mapping[str, Channel],
+        fallback: Channel,
+        interval: float,
+    ) -> None:
+        self._factory = factory
+        self._clock = clock
+        self._channels = channels
+        self._fallback = fallback
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def run_once(self) -> tuple[int, int]:
+        """Fire due timers, then deliver pending messages; return both counts."""
+        fired = fire_due_timers(self._factory, clock=self._clock)
+        sent = comms_service.dispatch_pending(
+            self._factory, clock=self._clock, channels=self._channels, fallback=self._fallback
+        )
+        return fired, sent
+
+    def run_forever(self) -> None:
+        """Tick every interval until stop() is called."""
+        while not self._stop.is_set():
+            try:
+                self.run_once()
+            except Exception:
+                # A worker must outlive a bad row or a dropped connection; the next tick retries.
+                log.exception("background worker tick failed")
+            self._stop.wait(self._interval)
+
+    def start(self) -> None:
+        """Start the worker thread."""
+        self._thread = threading.Thread(target=self.run_forever, name="coherence-workers", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Ask the worker thread to finish and wait for it."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
