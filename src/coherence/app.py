@@ -49,7 +49,10 @@ def create_app(
     session_factory = make_session_factory(engine)
     console = ConsoleChannel()
     workers = EmbeddedWorkers(
-        session_factory, clock=clock, channels=channels or {}, fallback=console,
+        session_factory,
+        clock=clock,
+        channels=channels or {},
+        fallback=console,
         interval=settings.worker_interval_seconds,
     )
 
@@ -74,8 +77,13 @@ def create_app(
     app.state.clock = clock
     app.state.workers = workers
     install_error_handlers(app)
-    for router in (access_router, catalog_router, playbooks_router, incidents_router,
-                   ledger_router):
+    for router in (
+        access_router,
+        catalog_router,
+        playbooks_router,
+        incidents_router,
+        ledger_router,
+    ):
         app.include_router(router)
     mount_web(app)
 

@@ -27,8 +27,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 db_app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
-worker_app = typer.Typer(help="Background roles: timers and message delivery.",
-                         no_args_is_help=True)
+worker_app = typer.Typer(
+    help="Background roles: timers and message delivery.", no_args_is_help=True
+)
 app.add_typer(db_app, name="db")
 app.add_typer(facility_app, name="facility")
 app.add_typer(playbook_app, name="playbook")
@@ -48,8 +49,9 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def root(
-    _version_flag: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
-                                       help="Print the version and exit."),
+    _version_flag: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
 ) -> None:
     """Settings come from COHERENCE_* environment variables; see docs/operations.md."""
 
@@ -89,8 +91,9 @@ def init(
     """Migrate the database, publish the shipped playbooks, and optionally load a facility."""
     db_upgrade()
     with console.session() as session:
-        published = playbooks_service.publish_library(session, clock=console.clock(),
-                                                      actor="coherence-init")
+        published = playbooks_service.publish_library(
+            session, clock=console.clock(), actor="coherence-init"
+        )
     created = sum(1 for _row, new in published if new)
     console.out.print(f"playbooks: {len(published)} shipped, {created} new or changed")
     files = [SAMPLE_FACILITY] if sample else []
@@ -98,11 +101,14 @@ def init(
     for path in files:
         data = load_yaml_file(path)
         with console.session() as session:
-            report = catalog_service.load_facility(session, clock=console.clock(), data=data,
-                                                   actor="coherence-init", source=path.name)
-        console.out.print(f"facility {path.name}: created {sum(report.created.values())}, "
-                          f"updated {sum(report.updated.values())}, "
-                          f"unchanged {sum(report.unchanged.values())}")
+            report = catalog_service.load_facility(
+                session, clock=console.clock(), data=data, actor="coherence-init", source=path.name
+            )
+        console.out.print(
+            f"facility {path.name}: created {sum(report.created.values())}, "
+            f"updated {sum(report.updated.values())}, "
+            f"unchanged {sum(report.unchanged.values())}"
+        )
     if sample:
         _issue_sample_token()
 
@@ -111,13 +117,22 @@ def _issue_sample_token() -> None:
     settings = console.load_settings()
     with console.session() as session:
         commander = next(
-            (p for p in catalog_service.list_people(session)
-             if IcsRole.INCIDENT_COMMANDER.value in p.roles), None)
+            (
+                p
+                for p in catalog_service.list_people(session)
+                if IcsRole.INCIDENT_COMMANDER.value in p.roles
+            ),
+            None,
+        )
         if commander is None:
             raise NotFound("the sample facility has no incident commander", field="facility")
         _row, secret = access_service.create_token(
-            session, clock=console.clock(), person_key=commander.key, name="init --sample",
-            actor="coherence-init")
+            session,
+            clock=console.clock(),
+            person_key=commander.key,
+            name="init --sample",
+            actor="coherence-init",
+        )
     console.out.print(
         f"\nDashboard login for {commander.name} ({commander.key}), an incident commander:\n"
         f"  http://{settings.host}:{settings.port}/login?token={secret}\n"
@@ -140,9 +155,11 @@ def serve(
     settings = console.load_settings()
     application = create_app(settings, run_workers=workers)
     bind_host, bind_port = host or settings.host, port or settings.port
-    console.err.print(f"Coherence {__version__} on http://{bind_host}:{bind_port} "
-                      f"(database {application.state.engine.url.render_as_string()}, "
-                      f"{settings.environment.value} mode)")
+    console.err.print(
+        f"Coherence {__version__} on http://{bind_host}:{bind_port} "
+        f"(database {application.state.engine.url.render_as_string()}, "
+        f"{settings.environment.value} mode)"
+    )
     uvicorn.run(application, host=bind_host, port=bind_port, log_level="info")
 
 
@@ -159,9 +176,13 @@ def worker_run(
     settings = console.load_settings()
     engine = make_engine(settings.resolved_database_url)
     ensure_migrated(engine)
-    workers = EmbeddedWorkers(make_session_factory(engine), clock=console.clock(), channels={},
-                              fallback=ConsoleChannel(),
-                              interval=settings.worker_interval_seconds)
+    workers = EmbeddedWorkers(
+        make_session_factory(engine),
+        clock=console.clock(),
+        channels={},
+        fallback=ConsoleChannel(),
+        interval=settings.worker_interval_seconds,
+    )
     if once:
         fired, sent = workers.run_once()
         console.out.print(f"timers fired: {fired}; messages sent: {sent}")

@@ -33,7 +33,9 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 JSON_OPTION = typer.Option(False, "--json", help="Print JSON for scripts instead of a table.")
 AS_OPTION = typer.Option(
-    None, "--as", envvar="COHERENCE_AS",
+    None,
+    "--as",
+    envvar="COHERENCE_AS",
     help="Person key to act as (recorded in the ledger); default: cli:<your login>.",
 )
 
@@ -127,8 +129,9 @@ def _plain(value: Any) -> Any:
 def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     """Print rows as a table for people."""
     table = Table(title=title, title_justify="left")
-    for column in columns:
-        table.add_column(column)
+    for index, column in enumerate(columns):
+        # Keys and references are what people copy into the next command: never cut them.
+        table.add_column(column, no_wrap=index == 0, overflow="fold")
     for row in rows:
         table.add_row(*(format_cell(cell) for cell in row))
     out.print(table)

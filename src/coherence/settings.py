@@ -9,7 +9,7 @@ from typing import Self
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEVELOPMENT_SECRET = "development-only-insecure-secret"  # noqa: S105 - refused outside development
+DEVELOPMENT_SECRET = "development-only-insecure-secret"
 
 
 class Environment(StrEnum):

@@ -71,7 +71,9 @@ class EmbeddedWorkers:
 
     def start(self) -> None:
         """Start the worker thread."""
-        self._thread = threading.Thread(target=self.run_forever, name="coherence-workers", daemon=True)
+        self._thread = threading.Thread(
+            target=self.run_forever, name="coherence-workers", daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:

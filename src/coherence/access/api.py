@@ -44,5 +44,9 @@ class Me(BaseModel):
 @router.get("/me", summary="Who am I", response_model=Me)
 def me(person: CurrentPerson) -> Me:
     """Return the person the API token belongs to."""
-    return Me(key=person.key, name=person.name, organisation=person.organisation.key,
-              roles=list(person.roles))
+    return Me(
+        key=person.key,
+        name=person.name,
+        organisation=person.organisation.key,
+        roles=list(person.roles),
+    )

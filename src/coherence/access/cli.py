@@ -7,8 +7,9 @@ import typer
 from coherence import console
 from coherence.access import service
 
-app = typer.Typer(help="API tokens for people (the API and dashboard need one).",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="API tokens for people (the API and dashboard need one).", no_args_is_help=True
+)
 
 
 @app.command("create")
@@ -21,8 +22,13 @@ def create(
     """Issue a token; it is printed once and stored only as a hash."""
     console.validated_text(name, "name", max_length=100)
     with console.session() as session:
-        _row, secret = service.create_token(session, clock=console.clock(), person_key=person,
-                                            name=name, actor=console.actor(as_person))
+        _row, secret = service.create_token(
+            session,
+            clock=console.clock(),
+            person_key=person,
+            name=name,
+            actor=console.actor(as_person),
+        )
     console.err.print(f"Token for {person} (shown once; store it safely):")
     console.out.print(secret)
 
@@ -32,14 +38,25 @@ def create(
 def list_tokens(json: bool = console.JSON_OPTION) -> None:
     """List tokens by prefix (the secrets are not stored)."""
     with console.session() as session:
-        rows = [{"id": t.id, "person": t.person.key, "name": t.name, "prefix": t.prefix,
-                 "created_at": t.created_at, "revoked_at": t.revoked_at}
-                for t in service.list_tokens(session)]
+        rows = [
+            {
+                "id": t.id,
+                "person": t.person.key,
+                "name": t.name,
+                "prefix": t.prefix,
+                "created_at": t.created_at,
+                "revoked_at": t.revoked_at,
+            }
+            for t in service.list_tokens(session)
+        ]
     if json:
         console.print_json(rows)
         return
-    console.print_table("API tokens", ["id", "person", "name", "prefix", "created", "revoked"],
-                        [tuple(r.values()) for r in rows])
+    console.print_table(
+        "API tokens",
+        ["id", "person", "name", "prefix", "created", "revoked"],
+        [tuple(r.values()) for r in rows],
+    )
 
 
 @app.command("revoke")
@@ -51,10 +68,13 @@ def revoke(
 ) -> None:
     """Revoke a token."""
     if not yes:
-        console.err.print(f"This revokes token {token_id}; anything using it loses access. "
-                          "Run again with --yes to do it.")
+        console.err.print(
+            f"This revokes token {token_id}; anything using it loses access. "
+            "Run again with --yes to do it."
+        )
         raise typer.Exit(1)
     with console.session() as session:
-        service.revoke_token(session, clock=console.clock(), token_id=token_id,
-                             actor=console.actor(as_person))
+        service.revoke_token(
+            session, clock=console.clock(), token_id=token_id, actor=console.actor(as_person)
+        )
     console.out.print(f"token {token_id} revoked")

@@ -33,15 +33,21 @@ def create_token(
     person = catalog_service.get_person_or_raise(session, person_key)
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
-        person_id=person.id, name=name, prefix=secret[:10], token_hash=hash_token(secret),
+        person_id=person.id,
+        name=name,
+        prefix=secret[:10],
+        token_hash=hash_token(secret),
         created_at=clock.now(),
     )
     session.add(token)
     session.flush()
     ledger_service.append(
-        session, clock=clock, entry_type=EntryType.TOKEN_CREATED, actor=actor,
-        subject=f"token:{token.id}", payload={"person": person.key, "name": name,
-                                               "prefix": token.prefix},
+        session,
+        clock=clock,
+        entry_type=EntryType.TOKEN_CREATED,
+        actor=actor,
+        subject=f"token:{token.id}",
+        payload={"person": person.key, "name": name, "prefix": token.prefix},
     )
     return token, secret
 
@@ -71,8 +77,12 @@ def revoke_token(session: Session, *, clock: Clock, token_id: int, actor: str) -
     if row.revoked_at is None:
         row.revoked_at = clock.now()
         ledger_service.append(
-            session, clock=clock, entry_type=EntryType.TOKEN_REVOKED, actor=actor,
-            subject=f"token:{row.id}", payload={"prefix": row.prefix},
+            session,
+            clock=clock,
+            entry_type=EntryType.TOKEN_REVOKED,
+            actor=actor,
+            subject=f"token:{row.id}",
+            payload={"prefix": row.prefix},
         )
     return row
 

@@ -70,10 +70,14 @@ def on_call(
     site_row = service.get_site_or_raise(session, site)
     moment = at or clock.now()
     person = service.on_call(session, site=site_row, role=role, at=moment)
-    rotation = ", ".join(r.key for r in service.list_rotations(session)
-                         if r.role == role.value and r.site_id == site_row.id)
-    return OnCallRead(site=site, role=role, rotation=rotation,
-                      person=person.key if person else None, at=moment)
+    rotation = ", ".join(
+        r.key
+        for r in service.list_rotations(session)
+        if r.role == role.value and r.site_id == site_row.id
+    )
+    return OnCallRead(
+        site=site, role=role, rotation=rotation, person=person.key if person else None, at=moment
+    )
 
 
 @router.post(
@@ -83,8 +87,10 @@ def on_call(
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"application/yaml": {"schema": {"type": "string"}},
-                        "application/json": {"schema": {"type": "object"}}},
+            "content": {
+                "application/yaml": {"schema": {"type": "string"}},
+                "application/json": {"schema": {"type": "object"}},
+            },
         }
     },
 )
@@ -93,5 +99,4 @@ async def load_facility(
 ) -> LoadReport:
     """Load a whole facility (YAML or JSON) idempotently; any problem rejects the whole file."""
     data = load_yaml_mapping(await request.body(), source="body")
-    return service.load_facility(session, clock=clock, data=data, actor=person.key,
-                                 source="api")
+    return service.load_facility(session, clock=clock, data=data, actor=person.key, source="api")

@@ -12,8 +12,10 @@ from coherence.catalog import service, views
 from coherence.catalog.domain import IcsRole
 from coherence.documents import load_yaml_file
 
-app = typer.Typer(help="Load the facility (sites, assets, people, rotations) and inspect it.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Load the facility (sites, assets, people, rotations) and inspect it.",
+    no_args_is_help=True,
+)
 
 
 @app.command("load")
@@ -26,13 +28,20 @@ def load(
     """Load a whole facility idempotently; an invalid file is rejected whole, every error listed."""
     data = load_yaml_file(file)
     with console.session() as session:
-        report = service.load_facility(session, clock=console.clock(), data=data,
-                                       actor=console.actor(as_person), source=file.name)
+        report = service.load_facility(
+            session,
+            clock=console.clock(),
+            data=data,
+            actor=console.actor(as_person),
+            source=file.name,
+        )
     if json:
         console.print_json(report)
         return
-    rows = [(kind, report.created[kind], report.updated[kind], report.unchanged[kind])
-            for kind in report.created]
+    rows = [
+        (kind, report.created[kind], report.updated[kind], report.unchanged[kind])
+        for kind in report.created
+    ]
     console.print_table(f"Loaded {file}", ["kind", "created", "updated", "unchanged"], rows)
 
 
@@ -49,10 +58,19 @@ def assets(
         console.print_json(items)
         return
     console.print_table(
-        "Assets", ["key", "name", "kind", "site", "criticality", "depends on"],
-        [(a.key, a.name, a.kind, a.site, a.criticality,
-          "; ".join(f"{d.needs} of {', '.join(d.assets)}" for d in a.depends_on))
-         for a in items],
+        "Assets",
+        ["key", "name", "kind", "site", "criticality", "depends on"],
+        [
+            (
+                a.key,
+                a.name,
+                a.kind,
+                a.site,
+                a.criticality,
+                "; ".join(f"{d.needs} of {', '.join(d.assets)}" for d in a.depends_on),
+            )
+            for a in items
+        ],
     )
 
 
@@ -65,8 +83,11 @@ def people(json: bool = console.JSON_OPTION) -> None:
     if json:
         console.print_json(items)
         return
-    console.print_table("People", ["key", "name", "organisation", "roles"],
-                        [(p.key, p.name, p.organisation, ", ".join(p.roles)) for p in items])
+    console.print_table(
+        "People",
+        ["key", "name", "organisation", "roles"],
+        [(p.key, p.name, p.organisation, ", ".join(p.roles)) for p in items],
+    )
 
 
 @app.command("oncall")
@@ -84,11 +105,18 @@ def oncall(
         rows = []
         for role in IcsRole:
             person = service.on_call(session, site=site_row, role=role, at=when)
-            rows.append({"role": role.value, "person": person.key if person else None,
-                         "name": person.name if person else None})
+            rows.append(
+                {
+                    "role": role.value,
+                    "person": person.key if person else None,
+                    "name": person.name if person else None,
+                }
+            )
     if json:
         console.print_json(rows)
         return
-    console.print_table(f"On call at {site} ({when:%Y-%m-%d %H:%M} UTC)",
-                        ["role", "person", "name"],
-                        [(r["role"], r["person"], r["name"]) for r in rows])
+    console.print_table(
+        f"On call at {site} ({when:%Y-%m-%d %H:%M} UTC)",
+        ["role", "person", "name"],
+        [(r["role"], r["person"], r["name"]) for r in rows],
+    )

@@ -17,19 +17,20 @@ def facility_problems(doc: FacilityDocument, existing: Mapping[str, set[str]]) -
     """
     problems: Problems = []
     known: dict[str, set[str]] = {}
-    for kind, items in (
-        ("organisations", doc.organisations),
-        ("sites", doc.sites),
-        ("people", doc.people),
-        ("assets", doc.assets),
-        ("rotations", doc.rotations),
-        ("escalation_policies", doc.escalation_policies),
-    ):
+    keys_by_kind: dict[str, list[str]] = {
+        "organisations": [o.key for o in doc.organisations],
+        "sites": [s.key for s in doc.sites],
+        "people": [p.key for p in doc.people],
+        "assets": [a.key for a in doc.assets],
+        "rotations": [r.key for r in doc.rotations],
+        "escalation_policies": [e.key for e in doc.escalation_policies],
+    }
+    for kind, keys in keys_by_kind.items():
         seen: set[str] = set()
-        for index, item in enumerate(items):
-            if item.key in seen:
-                problems.append(_problem(f"{kind}[{index}].key", f"duplicate key {item.key!r}"))
-            seen.add(item.key)
+        for index, key in enumerate(keys):
+            if key in seen:
+                problems.append(_problem(f"{kind}[{index}].key", f"duplicate key {key!r}"))
+            seen.add(key)
         known[kind] = seen | set(existing.get(kind, set()))
 
     def check(path: str, kind: str, key: str) -> None:
@@ -65,8 +66,10 @@ def facility_problems(doc: FacilityDocument, existing: Mapping[str, set[str]]) -
             check(f"rotations[{i}].members[{k}]", "people", member)
     for i, policy in enumerate(doc.escalation_policies):
         for j, level in enumerate(policy.levels):
-            for k, person in enumerate(level.notify_people):
-                check(f"escalation_policies[{i}].levels[{j}].notify_people[{k}]", "people", person)
+            for k, person_key in enumerate(level.notify_people):
+                check(
+                    f"escalation_policies[{i}].levels[{j}].notify_people[{k}]", "people", person_key
+                )
             if not level.notify_roles and not level.notify_people:
                 problems.append(
                     _problem(

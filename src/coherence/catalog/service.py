@@ -54,8 +54,14 @@ def load_facility(
     outcomes: dict[str, Counter[Outcome]] = {kind: Counter() for kind in KIND_MODELS}
     for org in doc.organisations:
         outcomes["organisations"][
-            _upsert(session, Organisation, org.key, name=org.name, kind=org.kind.value,
-                    country=org.country)
+            _upsert(
+                session,
+                Organisation,
+                org.key,
+                name=org.name,
+                kind=org.kind.value,
+                country=org.country,
+            )
         ] += 1
     for policy in doc.escalation_policies:
         levels = [level.model_dump(mode="json") for level in policy.levels]
@@ -71,7 +77,11 @@ def load_facility(
         )
         outcomes["sites"][
             _upsert(
-                session, Site, site.key, name=site.name, timezone=site.timezone,
+                session,
+                Site,
+                site.key,
+                name=site.name,
+                timezone=site.timezone,
                 organisation_id=_id(session, Organisation, site.organisation),
                 escalation_policy_id=policy_row.id if policy_row else None,
             )
@@ -79,7 +89,10 @@ def load_facility(
     for person in doc.people:
         outcomes["people"][
             _upsert(
-                session, Person, person.key, name=person.name,
+                session,
+                Person,
+                person.key,
+                name=person.name,
                 organisation_id=_id(session, Organisation, person.organisation),
                 roles=[role.value for role in person.roles],
                 contacts=[contact.model_dump(mode="json") for contact in person.contacts],
@@ -89,10 +102,15 @@ def load_facility(
     for asset in doc.assets:
         outcomes["assets"][
             _upsert(
-                session, Asset, asset.key, name=asset.name, kind=asset.kind.value,
+                session,
+                Asset,
+                asset.key,
+                name=asset.name,
+                kind=asset.kind.value,
                 site_id=_id(session, Site, asset.site),
                 owner_id=_id(session, Organisation, asset.owner),
-                criticality=asset.criticality.value, description=asset.description,
+                criticality=asset.criticality.value,
+                description=asset.description,
             )
         ] += 1
     session.flush()
@@ -101,8 +119,12 @@ def load_facility(
             _mark_updated(outcomes["assets"])
     for rotation in doc.rotations:
         outcome = _upsert(
-            session, Rotation, rotation.key, role=rotation.role.value,
-            site_id=_id(session, Site, rotation.site), shift_hours=rotation.shift_hours,
+            session,
+            Rotation,
+            rotation.key,
+            role=rotation.role.value,
+            site_id=_id(session, Site, rotation.site),
+            shift_hours=rotation.shift_hours,
             starts_at=rotation.starts_at,
         )
         session.flush()
@@ -118,7 +140,10 @@ def load_facility(
     )
     if any(report.created.values()) or any(report.updated.values()):
         ledger_service.append(
-            session, clock=clock, entry_type=EntryType.FACILITY_LOADED, actor=actor,
+            session,
+            clock=clock,
+            entry_type=EntryType.FACILITY_LOADED,
+            actor=actor,
             subject=f"facility:{source}",
             payload={"source": source, "created": report.created, "updated": report.updated},
         )
@@ -153,9 +178,7 @@ def _id(session: Session, model: Any, key: str) -> int:
 def _replace_dependencies(session: Session, asset_key: str, specs: Sequence[Any]) -> bool:
     asset = repository.by_key(session, Asset, asset_key)
     assert asset is not None
-    wanted = [
-        (spec.group, spec.needs or len(spec.assets), tuple(spec.assets)) for spec in specs
-    ]
+    wanted = [(spec.group, spec.needs or len(spec.assets), tuple(spec.assets)) for spec in specs]
     current = [
         (g.name, g.min_required, tuple(m.asset.key for m in g.members))
         for g in asset.dependency_groups
@@ -192,8 +215,9 @@ def get_asset_or_raise(session: Session, key: str, *, field: str = "asset") -> A
     """Return the asset with ``key`` or raise NotFound naming the field."""
     asset = repository.by_key(session, Asset, key)
     if asset is None:
-        raise NotFound(f"no asset with key {key!r}; list them with `coherence asset list`",
-                       field=field)
+        raise NotFound(
+            f"no asset with key {key!r}; list them with `coherence facility assets`", field=field
+        )
     return asset
 
 

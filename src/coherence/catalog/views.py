@@ -10,7 +10,9 @@ from coherence.catalog.schemas import AssetRead, ContactSpec, DependencySpec, Pe
 def site_read(site: Site) -> SiteRead:
     """Return a site's read model."""
     return SiteRead(
-        key=site.key, name=site.name, organisation=site.organisation.key,
+        key=site.key,
+        name=site.name,
+        organisation=site.organisation.key,
         timezone=site.timezone,
         escalation_policy=site.escalation_policy.key if site.escalation_policy else None,
     )
@@ -19,12 +21,17 @@ def site_read(site: Site) -> SiteRead:
 def asset_read(asset: Asset) -> AssetRead:
     """Return an asset's read model with its dependency groups."""
     return AssetRead(
-        key=asset.key, name=asset.name, kind=AssetKind(asset.kind), site=asset.site.key,
-        owner=asset.owner.key, criticality=Criticality(asset.criticality),
+        key=asset.key,
+        name=asset.name,
+        kind=AssetKind(asset.kind),
+        site=asset.site.key,
+        owner=asset.owner.key,
+        criticality=Criticality(asset.criticality),
         description=asset.description,
         depends_on=[
-            DependencySpec(group=g.name, needs=g.min_required,
-                           assets=[m.asset.key for m in g.members])
+            DependencySpec(
+                group=g.name, needs=g.min_required, assets=[m.asset.key for m in g.members]
+            )
             for g in asset.dependency_groups
         ],
     )
@@ -33,8 +40,12 @@ def asset_read(asset: Asset) -> AssetRead:
 def person_read(person: Person) -> PersonRead:
     """Return a person's read model."""
     return PersonRead(
-        key=person.key, name=person.name, organisation=person.organisation.key,
+        key=person.key,
+        name=person.name,
+        organisation=person.organisation.key,
         roles=[IcsRole(r) for r in person.roles],
-        contacts=[ContactSpec(channel=ContactChannel(c["channel"]), address=c["address"])
-                  for c in person.contacts],
+        contacts=[
+            ContactSpec(channel=ContactChannel(c["channel"]), address=c["address"])
+            for c in person.contacts
+        ],
     )

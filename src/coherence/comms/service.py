@@ -34,19 +34,32 @@ def enqueue(
     """Write one message for ``person`` to the outbox and record it in the ledger."""
     contact = _first_contact(person.contacts)
     message = OutboxMessage(
-        incident_id=incident_id, person_id=person.id, reason=reason,
-        channel=contact["channel"], address=contact["address"],
-        subject=subject[:300], body=body, status="pending", attempts=0,
+        incident_id=incident_id,
+        person_id=person.id,
+        reason=reason,
+        channel=contact["channel"],
+        address=contact["address"],
+        subject=subject[:300],
+        body=body,
+        status="pending",
+        attempts=0,
         created_at=clock.now(),
     )
     session.add(message)
     session.flush()
     ledger_service.append(
-        session, clock=clock, entry_type=EntryType.NOTIFICATION_QUEUED, actor=actor,
-        subject=f"message:{message.id}", incident_id=incident_id,
+        session,
+        clock=clock,
+        entry_type=EntryType.NOTIFICATION_QUEUED,
+        actor=actor,
+        subject=f"message:{message.id}",
+        incident_id=incident_id,
         payload={
-            "message_id": message.id, "person": person.key, "channel": message.channel,
-            "reason": reason, "subject": message.subject,
+            "message_id": message.id,
+            "person": person.key,
+            "channel": message.channel,
+            "reason": reason,
+            "subject": message.subject,
         },
     )
     return message
@@ -59,8 +72,12 @@ def _first_contact(contacts: list[dict[str, Any]]) -> Mapping[str, str]:
 
 
 def dispatch_pending(
-    factory: sessionmaker[Session], *, clock: Clock, channels: Mapping[str, Channel],
-    fallback: Channel, limit: int = 50,
+    factory: sessionmaker[Session],
+    *,
+    clock: Clock,
+    channels: Mapping[str, Channel],
+    fallback: Channel,
+    limit: int = 50,
 ) -> int:
     """Send pending outbox messages, each in its own transaction; return how many were sent."""
     sent = 0
@@ -84,10 +101,11 @@ def dispatch_pending(
             message.attempts += 1
             try:
                 channel.send(
-                    OutgoingMessage(message.id, message.channel, message.address,
-                                    message.subject, message.body)
+                    OutgoingMessage(
+                        message.id, message.channel, message.address, message.subject, message.body
+                    )
                 )
-            except Exception as exc:  # noqa: BLE001 - any channel failure is a failed attempt
+            except Exception as exc:
                 message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
                 if message.attempts >= MAX_ATTEMPTS:
                     message.status = "failed"

@@ -27,8 +27,9 @@ router = APIRouter(prefix="/api/v1", tags=["incidents"])
 REF = "Incident id or reference, e.g. 42 or INC-00042."
 
 
-@router.post("/incidents", response_model=IncidentDetail, status_code=201,
-             summary="Open an incident")
+@router.post(
+    "/incidents", response_model=IncidentDetail, status_code=201, summary="Open an incident"
+)
 def open_incident(
     body: IncidentCreate, session: SessionDep, clock: ClockDep, person: CurrentPerson
 ) -> IncidentDetail:
@@ -56,8 +57,9 @@ def get_incident(ref: str, session: SessionDep, _person: CurrentPerson) -> Incid
     return views.incident_detail(service.get_or_raise(session, ref))
 
 
-@router.post("/incidents/{ref}/ack", response_model=IncidentDetail,
-             summary="Acknowledge an incident")
+@router.post(
+    "/incidents/{ref}/ack", response_model=IncidentDetail, summary="Acknowledge an incident"
+)
 def acknowledge(
     ref: str, session: SessionDep, clock: ClockDep, person: CurrentPerson
 ) -> IncidentDetail:
@@ -67,20 +69,24 @@ def acknowledge(
     )
 
 
-@router.post("/incidents/{ref}/transition", response_model=IncidentDetail,
-             summary="Move to another phase")
+@router.post(
+    "/incidents/{ref}/transition", response_model=IncidentDetail, summary="Move to another phase"
+)
 def transition(
-    ref: str, body: TransitionRequest, session: SessionDep, clock: ClockDep,
+    ref: str,
+    body: TransitionRequest,
+    session: SessionDep,
+    clock: ClockDep,
     person: CurrentPerson,
 ) -> IncidentDetail:
     """Move through detected, acknowledged, contained, recovering, resolved, closed."""
-    incident = service.transition(session, clock=clock, ref=ref, target=body.status,
-                                  actor=person.key, note=body.note)
+    incident = service.transition(
+        session, clock=clock, ref=ref, target=body.status, actor=person.key, note=body.note
+    )
     return views.incident_detail(incident)
 
 
-@router.post("/incidents/{ref}/reopen", response_model=IncidentDetail,
-             summary="Reopen an incident")
+@router.post("/incidents/{ref}/reopen", response_model=IncidentDetail, summary="Reopen an incident")
 def reopen(
     ref: str, body: ReopenRequest, session: SessionDep, clock: ClockDep, person: CurrentPerson
 ) -> IncidentDetail:
@@ -90,8 +96,12 @@ def reopen(
     )
 
 
-@router.post("/incidents/{ref}/notes", response_model=list[TimelineEntry], status_code=201,
-             summary="Add a note")
+@router.post(
+    "/incidents/{ref}/notes",
+    response_model=list[TimelineEntry],
+    status_code=201,
+    summary="Add a note",
+)
 def add_note(
     ref: str, body: NoteCreate, session: SessionDep, clock: ClockDep, person: CurrentPerson
 ) -> list[TimelineEntry]:
@@ -100,15 +110,24 @@ def add_note(
     return views.timeline(session, incident.id)
 
 
-@router.post("/incidents/{ref}/decisions", response_model=list[TimelineEntry], status_code=201,
-             summary="Record a decision")
+@router.post(
+    "/incidents/{ref}/decisions",
+    response_model=list[TimelineEntry],
+    status_code=201,
+    summary="Record a decision",
+)
 def record_decision(
     ref: str, body: DecisionCreate, session: SessionDep, clock: ClockDep, person: CurrentPerson
 ) -> list[TimelineEntry]:
     """Record a decision with its rationale and who took it; returns the timeline."""
     incident = service.record_decision(
-        session, clock=clock, ref=ref, decision=body.decision, rationale=body.rationale,
-        decided_by=body.decided_by, actor=person.key,
+        session,
+        clock=clock,
+        ref=ref,
+        decision=body.decision,
+        rationale=body.rationale,
+        decided_by=body.decided_by,
+        actor=person.key,
     )
     return views.timeline(session, incident.id)
 
@@ -118,13 +137,15 @@ def assign_role(
     ref: str, body: RoleAssign, session: SessionDep, clock: ClockDep, person: CurrentPerson
 ) -> IncidentDetail:
     """Give an ICS role to a person; their open tasks for that role follow them."""
-    incident = service.assign_role(session, clock=clock, ref=ref, role=body.role,
-                                   person_key=body.person, actor=person.key)
+    incident = service.assign_role(
+        session, clock=clock, ref=ref, role=body.role, person_key=body.person, actor=person.key
+    )
     return views.incident_detail(incident)
 
 
-@router.get("/incidents/{ref}/timeline", response_model=list[TimelineEntry],
-            summary="Incident timeline")
+@router.get(
+    "/incidents/{ref}/timeline", response_model=list[TimelineEntry], summary="Incident timeline"
+)
 def timeline(ref: str, session: SessionDep, _person: CurrentPerson) -> list[TimelineEntry]:
     """Every recorded change, note and decision about the incident, oldest first."""
     return views.timeline(session, service.get_or_raise(session, ref).id)
@@ -141,8 +162,9 @@ def update_task(
     task_id: int, body: TaskUpdate, session: SessionDep, clock: ClockDep, person: CurrentPerson
 ) -> TaskRead:
     """Mark a task done, skipped (with a reason) or open again."""
-    task = service.update_task(session, clock=clock, task_id=task_id, status=body.status,
-                               note=body.note, actor=person.key)
+    task = service.update_task(
+        session, clock=clock, task_id=task_id, status=body.status, note=body.note, actor=person.key
+    )
     return views.task_read(task)
 
 

@@ -13,8 +13,9 @@ from coherence.incidents import service, views
 from coherence.incidents.domain import OPEN_STATUSES, Kind, Status, TaskStatus
 from coherence.incidents.schemas import IncidentCreate, IncidentDetail, TaskRead
 
-app = typer.Typer(help="Open incidents and drive them through their lifecycle.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Open incidents and drive them through their lifecycle.", no_args_is_help=True
+)
 tasks_app = typer.Typer(help="List and complete incident tasks.", no_args_is_help=True)
 REF = typer.Argument(..., help="Incident id or reference, e.g. INC-00042.")
 
@@ -36,11 +37,21 @@ def _show(detail: IncidentDetail, *, json: bool) -> None:
 
 
 def _tasks_table(tasks: list[TaskRead]) -> None:
-    console.print_table("Tasks", ["id", "due (UTC)", "owner", "assignee", "status", "task"], [
-        (t.id, t.due_at, t.owner_role, t.assignee,
-         "OVERDUE" if t.overdue else t.status.value,
-         t.title + (f"  [hazard: {t.hazard}]" if t.hazard else ""))
-        for t in tasks])
+    console.print_table(
+        "Tasks",
+        ["id", "due (UTC)", "owner", "assignee", "status", "task"],
+        [
+            (
+                t.id,
+                t.due_at,
+                t.owner_role,
+                t.assignee,
+                "OVERDUE" if t.overdue else t.status.value,
+                t.title + (f"  [hazard: {t.hazard}]" if t.hazard else ""),
+            )
+            for t in tasks
+        ],
+    )
 
 
 def _parse_time(value: str | None, field: str) -> datetime | None:
@@ -75,13 +86,21 @@ def open_incident(
 ) -> None:
     """Open, classify and staff an incident; its playbook's steps become timed tasks."""
     request = console.validated(
-        IncidentCreate, asset=asset, playbook=playbook, category=category, impact=impact,
-        urgency=urgency, title=title, summary=summary, kind=kind,
+        IncidentCreate,
+        asset=asset,
+        playbook=playbook,
+        category=category,
+        impact=impact,
+        urgency=urgency,
+        title=title,
+        summary=summary,
+        kind=kind,
         occurred_at=_parse_time(occurred_at, "occurred_at"),
     )
     with console.session() as session:
-        incident = service.open_incident(session, clock=console.clock(), request=request,
-                                         actor=console.actor(as_person))
+        incident = service.open_incident(
+            session, clock=console.clock(), request=request, actor=console.actor(as_person)
+        )
         detail = views.incident_detail(incident)
     _show(detail, json=json)
 
@@ -105,9 +124,19 @@ def list_incidents(
     console.print_table(
         f"Incidents ({page.total})",
         ["ref", "sev", "status", "kind", "asset", "detected (UTC)", "tasks", "title"],
-        [(i.reference, i.severity.upper(), i.status.value, i.kind.value, i.asset,
-          i.detected_at, f"{i.open_tasks} open, {i.overdue_tasks} overdue", i.title)
-         for i in page.items],
+        [
+            (
+                i.reference,
+                i.severity.upper(),
+                i.status.value,
+                i.kind.value,
+                i.asset,
+                i.detected_at,
+                f"{i.open_tasks} open, {i.overdue_tasks} overdue",
+                i.title,
+            )
+            for i in page.items
+        ],
     )
 
 
@@ -122,13 +151,16 @@ def show(ref: str = REF, json: bool = console.JSON_OPTION) -> None:
 
 @app.command("ack")
 @console.handle_errors
-def ack(ref: str = REF, as_person: str | None = console.AS_OPTION,
-        json: bool = console.JSON_OPTION) -> None:
+def ack(
+    ref: str = REF, as_person: str | None = console.AS_OPTION, json: bool = console.JSON_OPTION
+) -> None:
     """Acknowledge an incident; escalation stops."""
     with console.session() as session:
         detail = views.incident_detail(
-            service.acknowledge(session, clock=console.clock(), ref=ref,
-                                actor=console.actor(as_person)))
+            service.acknowledge(
+                session, clock=console.clock(), ref=ref, actor=console.actor(as_person)
+            )
+        )
     _show(detail, json=json)
 
 
@@ -144,8 +176,15 @@ def transition(
     """Move an incident to another phase (illegal moves are refused, naming the legal ones)."""
     with console.session() as session:
         detail = views.incident_detail(
-            service.transition(session, clock=console.clock(), ref=ref, target=status,
-                               actor=console.actor(as_person), note=note))
+            service.transition(
+                session,
+                clock=console.clock(),
+                ref=ref,
+                target=status,
+                actor=console.actor(as_person),
+                note=note,
+            )
+        )
     _show(detail, json=json)
 
 
@@ -160,8 +199,14 @@ def reopen(
     """Reopen a resolved or closed incident."""
     with console.session() as session:
         detail = views.incident_detail(
-            service.reopen(session, clock=console.clock(), ref=ref, reason=reason,
-                           actor=console.actor(as_person)))
+            service.reopen(
+                session,
+                clock=console.clock(),
+                ref=ref,
+                reason=reason,
+                actor=console.actor(as_person),
+            )
+        )
     _show(detail, json=json)
 
 
@@ -177,8 +222,15 @@ def assign(
     """Give an ICS role on the incident to a person (they are paged)."""
     with console.session() as session:
         detail = views.incident_detail(
-            service.assign_role(session, clock=console.clock(), ref=ref, role=role,
-                                person_key=person, actor=console.actor(as_person)))
+            service.assign_role(
+                session,
+                clock=console.clock(),
+                ref=ref,
+                role=role,
+                person_key=person,
+                actor=console.actor(as_person),
+            )
+        )
     _show(detail, json=json)
 
 
@@ -192,8 +244,9 @@ def note(
     """Add a note to the incident timeline."""
     console.validated_text(text, "text")
     with console.session() as session:
-        incident = service.add_note(session, clock=console.clock(), ref=ref, text=text,
-                                    actor=console.actor(as_person))
+        incident = service.add_note(
+            session, clock=console.clock(), ref=ref, text=text, actor=console.actor(as_person)
+        )
         console.out.print(f"note added to {views.incident_read(incident).reference}")
 
 
@@ -211,8 +264,14 @@ def decide(
     console.validated_text(rationale, "rationale")
     with console.session() as session:
         incident = service.record_decision(
-            session, clock=console.clock(), ref=ref, decision=decision, rationale=rationale,
-            decided_by=by or as_person, actor=console.actor(as_person))
+            session,
+            clock=console.clock(),
+            ref=ref,
+            decision=decision,
+            rationale=rationale,
+            decided_by=by or as_person,
+            actor=console.actor(as_person),
+        )
         console.out.print(f"decision recorded on {views.incident_read(incident).reference}")
 
 
@@ -225,10 +284,20 @@ def timeline(ref: str = REF, json: bool = console.JSON_OPTION) -> None:
     if json:
         console.print_json(entries)
         return
-    console.print_table("Timeline", ["#", "at (UTC)", "type", "actor", "details"], [
-        (e.seq, e.at, e.type, e.actor,
-         ", ".join(f"{k}={v}" for k, v in e.payload.items() if v not in (None, "", [], {})))
-        for e in entries])
+    console.print_table(
+        "Timeline",
+        ["#", "at (UTC)", "type", "actor", "details"],
+        [
+            (
+                e.seq,
+                e.at,
+                e.type,
+                e.actor,
+                ", ".join(f"{k}={v}" for k, v in e.payload.items() if v not in (None, "", [], {})),
+            )
+            for e in entries
+        ],
+    )
 
 
 @app.command("metrics")
@@ -246,9 +315,17 @@ def metrics(
     console.print_table(
         f"Response metrics over {summary.incidents} {kind.value} incident(s)",
         ["metric", "measured", "count", "mean", "median", "p90"],
-        [(name, summary.descriptions[name], m["count"], console.duration(m["mean"]),
-          console.duration(m["median"]), console.duration(m["p90"]))
-         for name, m in summary.metrics.items()],
+        [
+            (
+                name,
+                summary.descriptions[name],
+                m["count"],
+                console.duration(m["mean"]),
+                console.duration(m["median"]),
+                console.duration(m["p90"]),
+            )
+            for name, m in summary.metrics.items()
+        ],
     )
 
 
@@ -277,9 +354,16 @@ def done(
     """Mark a task done (or skipped, or open again)."""
     status = TaskStatus.OPEN if reopen_task else TaskStatus.SKIPPED if skip else TaskStatus.DONE
     with console.session() as session:
-        task = views.task_read(service.update_task(
-            session, clock=console.clock(), task_id=task_id, status=status, note=note,
-            actor=console.actor(as_person)))
+        task = views.task_read(
+            service.update_task(
+                session,
+                clock=console.clock(),
+                task_id=task_id,
+                status=status,
+                note=note,
+                actor=console.actor(as_person),
+            )
+        )
     if json:
         console.print_json(task)
         return

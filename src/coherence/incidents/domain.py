@@ -48,8 +48,9 @@ TRANSITIONS: Mapping[Status, frozenset[Status]] = {
 }
 # Reopening is its own operation (it needs a reason), so it is not in the table.
 REOPENABLE = frozenset({Status.RESOLVED, Status.CLOSED})
-OPEN_STATUSES = frozenset({Status.DETECTED, Status.ACKNOWLEDGED, Status.CONTAINED,
-                           Status.RECOVERING})
+OPEN_STATUSES = frozenset(
+    {Status.DETECTED, Status.ACKNOWLEDGED, Status.CONTAINED, Status.RECOVERING}
+)
 
 # The timestamp column each phase stamps when it is entered.
 STAMPS: Mapping[Status, str] = {
@@ -74,8 +75,9 @@ def check_transition(current: Status, target: Status) -> None:
         hint = f"allowed from {current.value}: {', '.join(sorted(allowed)) or 'none'}"
     if current in REOPENABLE:
         hint += "; or reopen it, giving a reason"
-    raise Conflict(f"cannot move a {current.value} incident to {target.value}; {hint}",
-                   field="status")
+    raise Conflict(
+        f"cannot move a {current.value} incident to {target.value}; {hint}", field="status"
+    )
 
 
 def check_reopen(current: Status) -> None:
@@ -149,7 +151,9 @@ def incident_metrics(stamps: Stamps) -> dict[str, float | None]:
     }
 
 
-def aggregate_metrics(per_incident: Iterable[Mapping[str, float | None]]) -> dict[str, dict[str, float | int | None]]:
+def aggregate_metrics(
+    per_incident: Iterable[Mapping[str, float | None]],
+) -> dict[str, dict[str, float | int | None]]:
     """Return count, mean, median and 90th percentile of each metric across incidents."""
     values: dict[str, list[float]] = {name: [] for name in METRIC_DESCRIPTIONS}
     for metrics in per_incident:

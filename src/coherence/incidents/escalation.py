@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -52,8 +53,12 @@ def page_level(
     step = domain.next_escalation(levels, current_level=level, paged_at=clock.now())
     if step is not None:
         timers_service.schedule(
-            session, clock=clock, kind=TimerKind.ACK_ESCALATION, due_at=step.due_at,
-            incident_id=incident.id, data={"level": step.level},
+            session,
+            clock=clock,
+            kind=TimerKind.ACK_ESCALATION,
+            due_at=step.due_at,
+            incident_id=incident.id,
+            data={"level": step.level},
         )
 
 
@@ -75,15 +80,23 @@ def notify_by_playbook(
         if rule.role is not None:
             person = holders.get(rule.role.value)
             if person is not None:
-                page(session, clock, incident, [person], actor=actor,
-                      why=f"you are {rule.role.value.replace('_', ' ')}", reason="playbook")
+                page(
+                    session,
+                    clock,
+                    incident,
+                    [person],
+                    actor=actor,
+                    why=f"you are {rule.role.value.replace('_', ' ')}",
+                    reason="playbook",
+                )
             continue
         assert rule.organisation_kind is not None
         kind = rule.organisation_kind.value
         contacts = catalog_service.people_of_organisation_kind(session, kind)
         names = ", ".join(sorted({p.organisation.name for p in contacts})) or f"no {kind} on file"
         task = Task(
-            position=position, source="notification",
+            position=position,
+            source="notification",
             title=f"Notify {kind.replace('_', ' ')} ({names})",
             details=f"Required by playbook {playbook.key} within {rule.within_minutes:g} min.",
             owner_role=IcsRole.LIAISON_OFFICER.value,
@@ -95,8 +108,14 @@ def notify_by_playbook(
         position += 1
         session.flush()
         assert task.due_at is not None
-        timers_service.schedule(session, clock=clock, kind=TimerKind.TASK_DUE,
-                                due_at=task.due_at, incident_id=incident.id, task_id=task.id)
+        timers_service.schedule(
+            session,
+            clock=clock,
+            kind=TimerKind.TASK_DUE,
+            due_at=task.due_at,
+            incident_id=incident.id,
+            task_id=task.id,
+        )
 
 
 def page(
@@ -119,14 +138,30 @@ def page(
             continue
         seen.add(person.id)
         comms_service.enqueue(
-            session, clock=clock, person=person, incident_id=incident.id, actor=actor,
+            session,
+            clock=clock,
+            person=person,
+            incident_id=incident.id,
+            actor=actor,
             reason=reason,
-            subject=messages.subject(incident_id=incident.id, kind=kind,
-                                     severity=incident.severity, title=incident.title, why=why),
-            body=messages.body(incident_id=incident.id, kind=kind, title=incident.title,
-                               asset=incident.asset.name, site=incident.site.name,
-                               severity=incident.severity, detected_at=incident.detected_at,
-                               first_steps=first, why=why),
+            subject=messages.subject(
+                incident_id=incident.id,
+                kind=kind,
+                severity=incident.severity,
+                title=incident.title,
+                why=why,
+            ),
+            body=messages.body(
+                incident_id=incident.id,
+                kind=kind,
+                title=incident.title,
+                asset=incident.asset.name,
+                site=incident.site.name,
+                severity=incident.severity,
+                detected_at=incident.detected_at,
+                first_steps=first,
+                why=why,
+            ),
         )
 
 
@@ -166,13 +201,26 @@ def _escalate(session: Session, clock: Clock, incident: Incident, *, level: int)
     incident.escalation_level = level
     incident.updated_at = clock.now()
     ledger_service.append(
-        session, clock=clock, entry_type=EntryType.INCIDENT_ESCALATED, actor="system",
-        subject=f"incident:{incident.id}", incident_id=incident.id,
-        payload={"from_level": previous, "to_level": level,
-                 "reason": "not acknowledged within the window"},
+        session,
+        clock=clock,
+        entry_type=EntryType.INCIDENT_ESCALATED,
+        actor="system",
+        subject=f"incident:{incident.id}",
+        incident_id=incident.id,
+        payload={
+            "from_level": previous,
+            "to_level": level,
+            "reason": "not acknowledged within the window",
+        },
     )
-    page_level(session, clock, incident, level=level, actor="system",
-                why=f"ESCALATED to level {level + 1}: not acknowledged")
+    page_level(
+        session,
+        clock,
+        incident,
+        level=level,
+        actor="system",
+        why=f"ESCALATED to level {level + 1}: not acknowledged",
+    )
 
 
 def _mark_overdue(session: Session, clock: Clock, incident: Incident, task_id: int) -> None:
@@ -181,10 +229,21 @@ def _mark_overdue(session: Session, clock: Clock, incident: Incident, task_id: i
         return
     task.overdue_at = clock.now()
     ledger_service.append(
-        session, clock=clock, entry_type=EntryType.TASK_OVERDUE, actor="system",
-        subject=f"task:{task.id}", incident_id=incident.id,
+        session,
+        clock=clock,
+        entry_type=EntryType.TASK_OVERDUE,
+        actor="system",
+        subject=f"task:{task.id}",
+        incident_id=incident.id,
         payload={"task": task.id, "title": task.title, "due_at": task.due_at},
     )
     if task.assignee is not None:
-        page(session, clock, incident, [task.assignee], actor="system",
-              why=f"OVERDUE task: {task.title}", reason="overdue")
+        page(
+            session,
+            clock,
+            incident,
+            [task.assignee],
+            actor="system",
+            why=f"OVERDUE task: {task.title}",
+            reason="overdue",
+        )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -12,10 +11,9 @@ from coherence.catalog import service as catalog_service
 from coherence.catalog.domain import INCIDENT_STAFFING, IcsRole
 from coherence.catalog.models import Person
 from coherence.clock import Clock
-from coherence.comms import service as comms_service
 from coherence.errors import NotFound, ValidationFailed
 from coherence.incidents import domain, escalation, repository
-from coherence.incidents.domain import Kind, Status, TaskStatus
+from coherence.incidents.domain import Status, TaskStatus
 from coherence.incidents.models import Incident, RoleAssignment, Task
 from coherence.incidents.schemas import IncidentCreate
 from coherence.ledger import service as ledger_service
@@ -24,8 +22,8 @@ from coherence.playbooks import service as playbooks_service
 from coherence.playbooks.domain import standard_scheme
 from coherence.playbooks.schemas import PlaybookDocument
 from coherence.timers import service as timers_service
-from coherence.timers.models import Timer
 from coherence.timers.service import TimerKind
+
 
 def open_incident(
     session: Session, *, clock: Clock, request: IncidentCreate, actor: str
@@ -71,27 +69,53 @@ def open_incident(
 
     incident = Incident(
         title=request.title or (f"{playbook.title}: {asset.name}" if playbook else asset.name),
-        summary=request.summary, kind=request.kind.value, status=Status.DETECTED.value,
-        category=category, impact=impact, urgency=urgency, severity=severity.key,
-        asset_id=asset.id, site_id=asset.site_id,
+        summary=request.summary,
+        kind=request.kind.value,
+        status=Status.DETECTED.value,
+        category=category,
+        impact=impact,
+        urgency=urgency,
+        severity=severity.key,
+        asset_id=asset.id,
+        site_id=asset.site_id,
         playbook_key=playbook_row.key if playbook_row else None,
         playbook_version=playbook_row.version if playbook_row else None,
-        escalation_policy=policy_key, escalation_level=0, opened_by=actor,
-        occurred_at=request.occurred_at, detected_at=now, updated_at=now,
+        escalation_policy=policy_key,
+        escalation_level=0,
+        opened_by=actor,
+        occurred_at=request.occurred_at,
+        detected_at=now,
+        updated_at=now,
     )
     session.add(incident)
     session.flush()
     holders = _staff(session, incident, now)
-    _instantiate_tasks(session, clock, incident, playbook, holders,
-                       scheme.checklist(category=category, severity=severity.key))
+    _instantiate_tasks(
+        session,
+        clock,
+        incident,
+        playbook,
+        holders,
+        scheme.checklist(category=category, severity=severity.key),
+    )
     ledger_service.append(
-        session, clock=clock, entry_type=EntryType.INCIDENT_OPENED, actor=actor,
-        subject=_subject(incident), incident_id=incident.id,
+        session,
+        clock=clock,
+        entry_type=EntryType.INCIDENT_OPENED,
+        actor=actor,
+        subject=_subject(incident),
+        incident_id=incident.id,
         payload={
-            "title": incident.title, "kind": incident.kind, "asset": asset.key,
-            "site": asset.site.key, "category": category, "impact": impact,
-            "urgency": urgency, "severity": severity.key,
-            "playbook": incident.playbook_key, "playbook_version": incident.playbook_version,
+            "title": incident.title,
+            "kind": incident.kind,
+            "asset": asset.key,
+            "site": asset.site.key,
+            "category": category,
+            "impact": impact,
+            "urgency": urgency,
+            "severity": severity.key,
+            "playbook": incident.playbook_key,
+            "playbook_version": incident.playbook_version,
             "roles": {role: person.key for role, person in holders.items()},
             "tasks": len(incident.tasks),
         },
@@ -128,8 +152,13 @@ def _instantiate_tasks(
         holder = holders.get(step.owner_role.value)
         incident.tasks.append(
             Task(
-                position=position, source="playbook", step_key=step.key, title=step.title,
-                details=step.details, hazard=step.hazard, owner_role=step.owner_role.value,
+                position=position,
+                source="playbook",
+                step_key=step.key,
+                title=step.title,
+                details=step.details,
+                hazard=step.hazard,
+                owner_role=step.owner_role.value,
                 assignee_id=holder.id if holder else None,
                 requires_change_record=step.requires_change_record,
                 due_at=incident.detected_at + timedelta(minutes=step.due_minutes),
@@ -140,17 +169,24 @@ def _instantiate_tasks(
     for offset, item in enumerate(checklist, start=len(steps)):
         incident.tasks.append(
             Task(
-                position=offset, source="checklist", title=item,
+                position=offset,
+                source="checklist",
+                title=item,
                 owner_role=IcsRole.INCIDENT_COMMANDER.value,
-                assignee_id=commander.id if commander else None, status=TaskStatus.OPEN.value,
+                assignee_id=commander.id if commander else None,
+                status=TaskStatus.OPEN.value,
             )
         )
     session.flush()
     for task in incident.tasks:
         if task.due_at is not None:
             timers_service.schedule(
-                session, clock=clock, kind=TimerKind.TASK_DUE, due_at=task.due_at,
-                incident_id=incident.id, task_id=task.id,
+                session,
+                clock=clock,
+                kind=TimerKind.TASK_DUE,
+                due_at=task.due_at,
+                incident_id=incident.id,
+                task_id=task.id,
             )
 
 
@@ -202,11 +238,16 @@ def transition(
     if target in (Status.RESOLVED, Status.CLOSED):
         timers_service.cancel(session, incident_id=incident.id, kind=TimerKind.TASK_DUE)
     entry_type = (
-        EntryType.INCIDENT_ACKNOWLEDGED if target == Status.ACKNOWLEDGED
+        EntryType.INCIDENT_ACKNOWLEDGED
+        if target == Status.ACKNOWLEDGED
         else EntryType.INCIDENT_TRANSITIONED
     )
     ledger_service.append(
-        session, clock=clock, entry_type=entry_type, actor=actor, subject=_subject(incident),
+        session,
+        clock=clock,
+        entry_type=entry_type,
+        actor=actor,
+        subject=_subject(incident),
         incident_id=incident.id,
         payload={"from": current.value, "to": target.value, "note": note},
     )
@@ -224,8 +265,12 @@ def reopen(session: Session, *, clock: Clock, ref: str | int, reason: str, actor
     incident.status = Status.ACKNOWLEDGED.value
     incident.updated_at = clock.now()
     ledger_service.append(
-        session, clock=clock, entry_type=EntryType.INCIDENT_REOPENED, actor=actor,
-        subject=_subject(incident), incident_id=incident.id,
+        session,
+        clock=clock,
+        entry_type=EntryType.INCIDENT_REOPENED,
+        actor=actor,
+        subject=_subject(incident),
+        incident_id=incident.id,
         payload={"from": current.value, "to": Status.ACKNOWLEDGED.value, "reason": reason},
     )
     return incident
@@ -235,22 +280,37 @@ def add_note(session: Session, *, clock: Clock, ref: str | int, text: str, actor
     """Add a note to the incident's timeline."""
     incident = get_or_raise(session, ref)
     ledger_service.append(
-        session, clock=clock, entry_type=EntryType.INCIDENT_NOTE_ADDED, actor=actor,
-        subject=_subject(incident), incident_id=incident.id, payload={"text": text},
+        session,
+        clock=clock,
+        entry_type=EntryType.INCIDENT_NOTE_ADDED,
+        actor=actor,
+        subject=_subject(incident),
+        incident_id=incident.id,
+        payload={"text": text},
     )
     return incident
 
 
 def record_decision(
-    session: Session, *, clock: Clock, ref: str | int, decision: str, rationale: str,
-    decided_by: str | None, actor: str,
+    session: Session,
+    *,
+    clock: Clock,
+    ref: str | int,
+    decision: str,
+    rationale: str,
+    decided_by: str | None,
+    actor: str,
 ) -> Incident:
     """Record a decision with its rationale and the person who took it."""
     incident = get_or_raise(session, ref)
     decider = catalog_service.get_person_or_raise(session, decided_by or actor, field="decided_by")
     ledger_service.append(
-        session, clock=clock, entry_type=EntryType.DECISION_RECORDED, actor=actor,
-        subject=_subject(incident), incident_id=incident.id,
+        session,
+        clock=clock,
+        entry_type=EntryType.DECISION_RECORDED,
+        actor=actor,
+        subject=_subject(incident),
+        incident_id=incident.id,
         payload={"decision": decision, "rationale": rationale, "decided_by": decider.key},
     )
     return incident
@@ -268,8 +328,7 @@ def assign_role(
         return incident
     now = clock.now()
     if current is None:
-        incident.roles.append(RoleAssignment(role=role.value, person_id=person.id,
-                                             assigned_at=now))
+        incident.roles.append(RoleAssignment(role=role.value, person_id=person.id, assigned_at=now))
     else:
         current.person_id = person.id
         current.assigned_at = now
@@ -280,12 +339,23 @@ def assign_role(
     session.flush()
     session.expire(incident, ["roles"])
     ledger_service.append(
-        session, clock=clock, entry_type=EntryType.ROLE_ASSIGNED, actor=actor,
-        subject=_subject(incident), incident_id=incident.id,
+        session,
+        clock=clock,
+        entry_type=EntryType.ROLE_ASSIGNED,
+        actor=actor,
+        subject=_subject(incident),
+        incident_id=incident.id,
         payload={"role": role.value, "person": person.key, "previous": previous},
     )
-    escalation.page(session, clock, incident, [person], actor=actor,
-          why=f"you are now {role.value.replace('_', ' ')}", reason="role")
+    escalation.page(
+        session,
+        clock,
+        incident,
+        [person],
+        actor=actor,
+        why=f"you are now {role.value.replace('_', ' ')}",
+        reason="role",
+    )
     return incident
 
 
@@ -311,12 +381,17 @@ def update_task(
         entry_type = EntryType.TASK_REOPENED
     else:
         task.completed_at, task.completed_by = now, actor
-        timers_service.cancel(session, incident_id=incident.id, kind=TimerKind.TASK_DUE,
-                              task_id=task.id)
+        timers_service.cancel(
+            session, incident_id=incident.id, kind=TimerKind.TASK_DUE, task_id=task.id
+        )
         entry_type = EntryType.TASK_COMPLETED
     incident.updated_at = now
     ledger_service.append(
-        session, clock=clock, entry_type=entry_type, actor=actor, subject=f"task:{task.id}",
+        session,
+        clock=clock,
+        entry_type=entry_type,
+        actor=actor,
+        subject=f"task:{task.id}",
         incident_id=incident.id,
         payload={"task": task.id, "title": task.title, "status": status.value, "note": note},
     )

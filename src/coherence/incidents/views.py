@@ -25,13 +25,22 @@ MAX_PAGE = 200
 def task_read(task: Task) -> TaskRead:
     """Return a task's read model."""
     return TaskRead(
-        id=task.id, position=task.position, source=task.source, step_key=task.step_key,
-        title=task.title, details=task.details, hazard=task.hazard, owner_role=task.owner_role,
+        id=task.id,
+        position=task.position,
+        source=task.source,
+        step_key=task.step_key,
+        title=task.title,
+        details=task.details,
+        hazard=task.hazard,
+        owner_role=task.owner_role,
         assignee=task.assignee.key if task.assignee else None,
-        requires_change_record=task.requires_change_record, due_at=task.due_at,
-        status=TaskStatus(task.status), overdue=task.overdue_at is not None
-        and task.status == TaskStatus.OPEN.value,
-        completed_at=task.completed_at, completed_by=task.completed_by, note=task.note,
+        requires_change_record=task.requires_change_record,
+        due_at=task.due_at,
+        status=TaskStatus(task.status),
+        overdue=task.overdue_at is not None and task.status == TaskStatus.OPEN.value,
+        completed_at=task.completed_at,
+        completed_by=task.completed_by,
+        note=task.note,
     )
 
 
@@ -40,15 +49,28 @@ def incident_read(incident: Incident) -> IncidentRead:
     status = Status(incident.status)
     open_tasks = [t for t in incident.tasks if t.status == TaskStatus.OPEN.value]
     return IncidentRead(
-        id=incident.id, reference=domain.reference(incident.id), title=incident.title,
-        summary=incident.summary, kind=Kind(incident.kind), status=status,
-        category=incident.category, severity=incident.severity, impact=incident.impact,
-        urgency=incident.urgency, asset=incident.asset.key, site=incident.site.key,
-        playbook=incident.playbook_key, playbook_version=incident.playbook_version,
-        escalation_level=incident.escalation_level, opened_by=incident.opened_by,
-        occurred_at=incident.occurred_at, detected_at=incident.detected_at,
-        acknowledged_at=incident.acknowledged_at, contained_at=incident.contained_at,
-        recovering_at=incident.recovering_at, resolved_at=incident.resolved_at,
+        id=incident.id,
+        reference=domain.reference(incident.id),
+        title=incident.title,
+        summary=incident.summary,
+        kind=Kind(incident.kind),
+        status=status,
+        category=incident.category,
+        severity=incident.severity,
+        impact=incident.impact,
+        urgency=incident.urgency,
+        asset=incident.asset.key,
+        site=incident.site.key,
+        playbook=incident.playbook_key,
+        playbook_version=incident.playbook_version,
+        escalation_level=incident.escalation_level,
+        opened_by=incident.opened_by,
+        occurred_at=incident.occurred_at,
+        detected_at=incident.detected_at,
+        acknowledged_at=incident.acknowledged_at,
+        contained_at=incident.contained_at,
+        recovering_at=incident.recovering_at,
+        resolved_at=incident.resolved_at,
         closed_at=incident.closed_at,
         roles={r.role: r.person.key for r in sorted(incident.roles, key=lambda r: r.role)},
         open_tasks=len(open_tasks),
@@ -68,9 +90,12 @@ def incident_detail(incident: Incident) -> IncidentDetail:
 def stamps_of(incident: Incident) -> Stamps:
     """Return the raw timestamps of an incident."""
     return Stamps(
-        occurred_at=incident.occurred_at, detected_at=incident.detected_at,
-        acknowledged_at=incident.acknowledged_at, contained_at=incident.contained_at,
-        recovering_at=incident.recovering_at, resolved_at=incident.resolved_at,
+        occurred_at=incident.occurred_at,
+        detected_at=incident.detected_at,
+        acknowledged_at=incident.acknowledged_at,
+        contained_at=incident.contained_at,
+        recovering_at=incident.recovering_at,
+        resolved_at=incident.resolved_at,
         closed_at=incident.closed_at,
     )
 
@@ -86,8 +111,11 @@ def incident_page(
     """Return one page of incidents, newest first."""
     limit = max(1, min(limit, MAX_PAGE))
     rows, total = repository.page(
-        session, statuses=[s.value for s in statuses], kinds=[k.value for k in kinds],
-        limit=limit, offset=max(0, offset),
+        session,
+        statuses=[s.value for s in statuses],
+        kinds=[k.value for k in kinds],
+        limit=limit,
+        offset=max(0, offset),
     )
     return IncidentPage(
         items=[incident_read(r) for r in rows], total=total, limit=limit, offset=offset
@@ -97,8 +125,13 @@ def incident_page(
 def timeline(session: Session, incident_id: int, *, limit: int = 1000) -> list[TimelineEntry]:
     """Return the incident's ledger entries, oldest first."""
     return [
-        TimelineEntry(seq=e.seq, at=e.recorded_at, type=e.entry_type, actor=e.actor,
-                      payload=ledger_service.payload_of(e))
+        TimelineEntry(
+            seq=e.seq,
+            at=e.recorded_at,
+            type=e.entry_type,
+            actor=e.actor,
+            payload=ledger_service.payload_of(e),
+        )
         for e in ledger_service.list_entries(session, incident_id=incident_id, limit=limit)
     ]
 

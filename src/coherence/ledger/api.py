@@ -36,8 +36,14 @@ def read_ledger(
 ) -> list[LedgerEntryRead]:
     """Entries in sequence order; page with ``after`` set to the last ``seq`` you saw."""
     return [
-        LedgerEntryRead(seq=e.seq, type=e.entry_type, recorded_at=e.recorded_at, actor=e.actor,
-                        subject=e.subject, incident_id=e.incident_id,
-                        payload=service.payload_of(e))
+        LedgerEntryRead(
+            seq=e.seq,
+            type=e.entry_type,
+            recorded_at=e.recorded_at,
+            actor=e.actor,
+            subject=e.subject,
+            incident_id=e.incident_id,
+            payload=service.payload_of(e),
+        )
         for e in service.list_entries(session, after_seq=after, limit=limit)
     ]

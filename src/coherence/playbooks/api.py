@@ -23,28 +23,36 @@ router = APIRouter(prefix="/api/v1", tags=["playbooks"])
 YAML_BODY = {
     "requestBody": {
         "required": True,
-        "content": {"application/yaml": {"schema": {"type": "string"}},
-                    "application/json": {"schema": {"type": "object"}}},
+        "content": {
+            "application/yaml": {"schema": {"type": "string"}},
+            "application/json": {"schema": {"type": "object"}},
+        },
     }
 }
 
 
-@router.get("/classification/categories", response_model=list[CategoryRead],
-            summary="Incident categories")
+@router.get(
+    "/classification/categories", response_model=list[CategoryRead], summary="Incident categories"
+)
 def categories(_person: CurrentPerson) -> list[CategoryRead]:
     """Every incident category with its base checklist."""
-    return [CategoryRead(key=c.key, name=c.name, description=c.description,
-                         checklist=list(c.checklist))
-            for c in standard_scheme().categories.values()]
+    return [
+        CategoryRead(key=c.key, name=c.name, description=c.description, checklist=list(c.checklist))
+        for c in standard_scheme().categories.values()
+    ]
 
 
-@router.get("/classification/severities", response_model=list[SeverityRead],
-            summary="Severity levels")
+@router.get(
+    "/classification/severities", response_model=list[SeverityRead], summary="Severity levels"
+)
 def severities(_person: CurrentPerson) -> list[SeverityRead]:
     """Severity levels, worst first, with written criteria and added checklist items."""
-    return [SeverityRead(key=s.key, name=s.name, rank=s.rank, criteria=s.criteria,
-                         checklist=list(s.checklist))
-            for s in standard_scheme().severities.values()]
+    return [
+        SeverityRead(
+            key=s.key, name=s.name, rank=s.rank, criteria=s.criteria, checklist=list(s.checklist)
+        )
+        for s in standard_scheme().severities.values()
+    ]
 
 
 @router.get("/glossary", response_model=list[GlossaryTerm], summary="Shared glossary")
@@ -65,16 +73,22 @@ def get_playbook(key: str, session: SessionDep, _person: CurrentPerson) -> Playb
     return views.full(service.get_latest_or_raise(session, key))
 
 
-@router.get("/playbooks/{key}/versions", response_model=list[PlaybookSummary],
-            summary="Playbook history")
-def playbook_history(key: str, session: SessionDep, _person: CurrentPerson) -> list[PlaybookSummary]:
+@router.get(
+    "/playbooks/{key}/versions", response_model=list[PlaybookSummary], summary="Playbook history"
+)
+def playbook_history(
+    key: str, session: SessionDep, _person: CurrentPerson
+) -> list[PlaybookSummary]:
     """Every version of a playbook, oldest first."""
     service.get_latest_or_raise(session, key)
     return [views.summary(row) for row in service.history(session, key)]
 
 
-@router.get("/playbooks/{key}/versions/{version}", response_model=PlaybookRead,
-            summary="Show one playbook version")
+@router.get(
+    "/playbooks/{key}/versions/{version}",
+    response_model=PlaybookRead,
+    summary="Show one playbook version",
+)
 def get_playbook_version(
     key: str, version: int, session: SessionDep, _person: CurrentPerson
 ) -> PlaybookRead:
@@ -82,23 +96,28 @@ def get_playbook_version(
     return views.full(service.get_version_or_raise(session, key, version))
 
 
-@router.post("/playbooks", response_model=PlaybookRead, summary="Publish a playbook",
-             openapi_extra=YAML_BODY)
+@router.post(
+    "/playbooks", response_model=PlaybookRead, summary="Publish a playbook", openapi_extra=YAML_BODY
+)
 async def publish_playbook(
     request: Request, session: SessionDep, clock: ClockDep, person: CurrentPerson
 ) -> PlaybookRead:
     """Store a playbook (YAML or JSON) as its next version; an unchanged one is not duplicated."""
     data = load_yaml_mapping(await request.body(), source="body")
-    row, _created = service.publish(session, clock=clock, data=data, actor=person.key,
-                                    source="api")
+    row, _created = service.publish(session, clock=clock, data=data, actor=person.key, source="api")
     return views.full(row)
 
 
-@router.post("/playbooks/validate", response_model=PlaybookValidation,
-             summary="Validate a playbook without storing it", openapi_extra=YAML_BODY)
+@router.post(
+    "/playbooks/validate",
+    response_model=PlaybookValidation,
+    summary="Validate a playbook without storing it",
+    openapi_extra=YAML_BODY,
+)
 async def validate_playbook(request: Request, _person: CurrentPerson) -> PlaybookValidation:
     """Check a playbook against the schema and classification scheme; nothing is stored."""
     data = load_yaml_mapping(await request.body(), source="body")
     doc = service.validate(data, source="body")
-    return PlaybookValidation(valid=True, key=doc.key, title=doc.title,
-                              triggers=len(doc.triggers), steps=len(doc.steps))
+    return PlaybookValidation(
+        valid=True, key=doc.key, title=doc.title, triggers=len(doc.triggers), steps=len(doc.steps)
+    )

@@ -45,7 +45,7 @@ class Category:
 
 @dataclass(frozen=True)
 class ClassificationScheme:
-    """Categories, severities and the impact × urgency matrix that picks a severity."""
+    """Categories, severities and the impact x urgency matrix that picks a severity."""
 
     categories: Mapping[str, Category]
     severities: Mapping[str, Severity]
@@ -88,7 +88,9 @@ class ClassificationScheme:
 
 def parse_scheme(raw: Mapping[str, Any]) -> ClassificationScheme:
     """Build a scheme from its YAML shape, checking that the matrix is complete."""
-    impacts = {item["key"]: Level(item["key"], item["name"], item["criteria"]) for item in raw["impacts"]}
+    impacts = {
+        item["key"]: Level(item["key"], item["name"], item["criteria"]) for item in raw["impacts"]
+    }
     urgencies = {
         item["key"]: Level(item["key"], item["name"], item["criteria"]) for item in raw["urgencies"]
     }

@@ -36,7 +36,10 @@ def scheme_problems(doc: PlaybookDocument, scheme: ClassificationScheme) -> list
     def need(path: str, value: str | None, allowed: Sequence[str], what: str) -> None:
         if value is not None and value not in allowed:
             problems.append(
-                {"path": path, "message": f"unknown {what} {value!r}; use one of {', '.join(allowed)}"}
+                {
+                    "path": path,
+                    "message": f"unknown {what} {value!r}; use one of {', '.join(allowed)}",
+                }
             )
 
     need("category", doc.category, list(scheme.categories), "category")
@@ -80,7 +83,10 @@ def publish(
     session.add(row)
     session.flush()
     ledger_service.append(
-        session, clock=clock, entry_type=EntryType.PLAYBOOK_PUBLISHED, actor=actor,
+        session,
+        clock=clock,
+        entry_type=EntryType.PLAYBOOK_PUBLISHED,
+        actor=actor,
         subject=f"playbook:{row.key}",
         payload={"key": row.key, "version": row.version, "content_hash": digest, "source": source},
     )
@@ -90,15 +96,24 @@ def publish(
 def library_sources() -> list[tuple[str, str]]:
     """Return (name, YAML text) for every playbook that ships with Coherence."""
     folder = resources.files("coherence.playbooks").joinpath("library")
-    entries = sorted((e for e in folder.iterdir() if e.name.endswith(".yaml")), key=lambda e: e.name)
+    entries = sorted(
+        (e for e in folder.iterdir() if e.name.endswith(".yaml")), key=lambda e: e.name
+    )
     return [(f"library/{entry.name}", entry.read_text()) for entry in entries]
 
 
-def publish_library(session: Session, *, clock: Clock, actor: str) -> list[tuple[PlaybookVersion, bool]]:
+def publish_library(
+    session: Session, *, clock: Clock, actor: str
+) -> list[tuple[PlaybookVersion, bool]]:
     """Publish every shipped playbook that is new or changed."""
     return [
-        publish(session, clock=clock, data=load_yaml_mapping(text, source=name), actor=actor,
-                source=name)
+        publish(
+            session,
+            clock=clock,
+            data=load_yaml_mapping(text, source=name),
+            actor=actor,
+            source=name,
+        )
         for name, text in library_sources()
     ]
 
@@ -107,8 +122,9 @@ def get_latest_or_raise(session: Session, key: str) -> PlaybookVersion:
     """Return the newest version of ``key`` or raise NotFound naming the field."""
     row = repository.latest(session, key)
     if row is None:
-        raise NotFound(f"no playbook with key {key!r}; see `coherence playbook list`",
-                       field="playbook")
+        raise NotFound(
+            f"no playbook with key {key!r}; see `coherence playbook list`", field="playbook"
+        )
     return row
 
 

@@ -9,9 +9,13 @@ from coherence.playbooks.schemas import PlaybookRead, PlaybookSummary
 def summary(row: PlaybookVersion) -> PlaybookSummary:
     """Return a playbook version's summary."""
     return PlaybookSummary(
-        key=row.key, version=row.version, title=row.title, category=row.category,
+        key=row.key,
+        version=row.version,
+        title=row.title,
+        category=row.category,
         applies_to=list(row.document.get("applies_to", [])),
-        steps=len(row.document.get("steps", [])), published_at=row.published_at,
+        steps=len(row.document.get("steps", [])),
+        published_at=row.published_at,
     )
 
 

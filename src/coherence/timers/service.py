@@ -41,8 +41,13 @@ def schedule(
 ) -> Timer:
     """Add a pending timer inside the caller's transaction."""
     timer = Timer(
-        kind=kind.value, due_at=due_at, incident_id=incident_id, task_id=task_id,
-        data=data or {}, created_at=clock.now(), status=TimerStatus.PENDING.value,
+        kind=kind.value,
+        due_at=due_at,
+        incident_id=incident_id,
+        task_id=task_id,
+        data=data or {},
+        created_at=clock.now(),
+        status=TimerStatus.PENDING.value,
     )
     session.add(timer)
     session.flush()
@@ -87,4 +92,3 @@ def pending_for_incident(session: Session, incident_id: int) -> Sequence[Timer]:
         Timer.incident_id == incident_id, Timer.status == TimerStatus.PENDING.value
     )
     return session.scalars(query.order_by(Timer.due_at)).all()
-
