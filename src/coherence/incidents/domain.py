@@ -69,10 +69,9 @@ def check_transition(current: Status, target: Status) -> None:
     allowed = TRANSITIONS[current]
     if target in allowed:
         return
+    hint = f"allowed from {current.value}: {', '.join(sorted(allowed)) or 'none'}"
     if current == Status.DETECTED:
-        hint = "acknowledge it first (`coherence incident ack`)"
-    else:
-        hint = f"allowed from {current.value}: {', '.join(sorted(allowed)) or 'none'}"
+        hint += " (acknowledge it first)"
     if current in REOPENABLE:
         hint += "; or reopen it, giving a reason"
     raise Conflict(
