@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -24,7 +25,7 @@ def test_the_normal_path_is_legal() -> None:
         Status.RESOLVED,
         Status.CLOSED,
     ]
-    for current, target in zip(path, path[1:], strict=False):
+    for current, target in itertools.pairwise(path):
         domain.check_transition(current, target)
 
 

@@ -83,5 +83,7 @@ def test_glossary_terms_have_both_definitions() -> None:
     terms = glossary()
     assert len(terms) >= 30
     for term, definition, plain in terms:
-        assert term and definition and plain
+        assert term
+        assert definition
+        assert plain
         assert definition != plain
