@@ -6,7 +6,14 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from coherence.catalog.domain import AssetKind, IcsRole, OrganisationKind
 
@@ -120,16 +127,14 @@ class PlaybookDocument(_Strict):
     recovery: str = ""
     references: list[str] = Field(default_factory=list)
 
-    @model_validator(mode="after")
-    def _unique_keys(self) -> PlaybookDocument:
-        for label, keys in (
-            ("steps", [step.key for step in self.steps]),
-            ("triggers", [trigger.key for trigger in self.triggers]),
-        ):
-            duplicates = sorted({k for k in keys if keys.count(k) > 1})
-            if duplicates:
-                raise ValueError(f"{label} keys must be unique; repeated: {', '.join(duplicates)}")
-        return self
+    @field_validator("steps", "triggers")
+    @classmethod
+    def _unique_keys(cls, items: list[Any]) -> list[Any]:
+        keys = [item.key for item in items]
+        repeated = sorted({k for k in keys if keys.count(k) > 1})
+        if repeated:
+            raise ValueError(f"keys must be unique; repeated: {', '.join(repeated)}")
+        return items
 
 
 class PlaybookSummary(BaseModel):

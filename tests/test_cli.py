@@ -1,0 +1,222 @@
+"""The `coherence` command as a person at a terminal uses it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import Result
+from sqlalchemy import Engine
+from typer.testing import CliRunner
+
+from coherence.cli import app
+from tests.conftest import SAMPLE_FACILITY
+
+Run = Callable[..., Result]
+
+
+def _url(engine: Engine) -> str:
+    url = engine.url.render_as_string(hide_password=False)
+    if engine.url.get_backend_name() != "postgresql":
+        return url
+    with engine.connect() as connection:
+        schema = connection.exec_driver_sql("show search_path").scalar()
+    return f"{url}?options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture
+def run(engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Run:
+    """Run a CLI command against the test database, failing loudly on tracebacks."""
+    monkeypatch.setenv("COHERENCE_DATABASE_URL", _url(engine))
+    monkeypatch.setenv("COHERENCE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("COHERENCE_AS", raising=False)
+    runner = CliRunner()
+
+    def invoke(*args: str, code: int = 0) -> Result:
+        result = runner.invoke(app, list(args))
+        assert "Traceback" not in result.output, result.output
+        if result.exception and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        assert result.exit_code == code, result.output
+        return result
+
+    return invoke
+
+
+def test_init_loads_the_library_and_sample_and_prints_a_login(run: Run) -> None:
+    result = run("init", "--sample")
+    assert "playbooks: 12 shipped" in result.output or "playbooks:" in result.output
+    assert "/login?token=coh_" in result.output
+    again = run("init", "--sample")
+    assert "created 0, updated 0" in again.output
+
+
+def test_the_incident_loop_from_the_terminal(run: Run) -> None:
+    run("init", "--sample")
+    opened = json.loads(
+        run(
+            "incident",
+            "open",
+            "--asset",
+            "fridge-1",
+            "--playbook",
+            "dilution-refrigerator-warm-up",
+            "--as",
+            "amara-osei",
+            "--json",
+        ).stdout
+    )
+    ref = opened["reference"]
+    assert opened["status"] == "detected"
+    assert ref in run("incident", "list").output
+    run("incident", "ack", ref, "--as", "priya-raman")
+    run("incident", "transition", ref, "contained", "--note", "Heaters off")
+    run("incident", "assign", ref, "safety_officer", "amara-osei")
+    run("incident", "note", ref, "Mixture recovered to tank")
+    run(
+        "incident",
+        "decide",
+        ref,
+        "Warm to room temperature",
+        "--rationale",
+        "Pulse tube head failed",
+        "--by",
+        "amara-osei",
+    )
+    tasks = json.loads(run("task", "list", ref, "--json").stdout)
+    run("task", "done", str(tasks[0]["id"]), "--note", "Checked")
+    skipped = run("task", "done", str(tasks[1]["id"]), "--skip", code=1)
+    assert "why" in skipped.output
+    timeline = json.loads(run("incident", "timeline", ref, "--json").stdout)
+    types = [entry["type"] for entry in timeline]
+    for expected in (
+        "incident:opened",
+        "incident:acknowledged",
+        "incident:transitioned",
+        "role:assigned",
+        "incident:note_added",
+        "decision:recorded",
+        "task:completed",
+    ):
+        assert expected in types
+    shown = run("incident", "show", ref).output
+    assert "contained" in shown
+    metrics = json.loads(run("incident", "metrics", "--json").stdout)
+    assert metrics["metrics"]["time_to_acknowledge"]["count"] == 1
+
+
+def test_errors_are_one_clear_line_and_exit_1(run: Run) -> None:
+    run("init", "--sample")
+    missing = run(
+        "incident",
+        "open",
+        "--asset",
+        "no-such",
+        "--playbook",
+        "dilution-refrigerator-warm-up",
+        code=1,
+    )
+    assert "no asset with key 'no-such'" in missing.output
+    bad_kind = run(
+        "incident",
+        "open",
+        "--asset",
+        "fridge-1",
+        "--playbook",
+        "dilution-refrigerator-warm-up",
+        "--kind",
+        "drill",
+        code=2,
+    )
+    assert "drill" in bad_kind.output
+    bad_time = run(
+        "incident",
+        "open",
+        "--asset",
+        "fridge-1",
+        "--playbook",
+        "dilution-refrigerator-warm-up",
+        "--occurred-at",
+        "noon",
+        code=1,
+    )
+    assert "occurred_at" in bad_time.output
+    ref = json.loads(
+        run(
+            "incident",
+            "open",
+            "--asset",
+            "fridge-1",
+            "--playbook",
+            "dilution-refrigerator-warm-up",
+            "--json",
+        ).stdout
+    )["reference"]
+    illegal = run("incident", "transition", ref, "closed", code=1)
+    assert "allowed from detected: acknowledged" in illegal.output
+    assert "no incident" in run("incident", "show", "INC-424242", code=1).output
+    assert "must not be empty" in run("incident", "note", ref, "  ", code=1).output
+
+
+def test_a_malformed_facility_is_rejected_whole(run: Run, tmp_path: Path) -> None:
+    run("db", "upgrade")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(SAMPLE_FACILITY.read_text().replace("site: sc-lab", "site: atlantis", 1))
+    result = run("facility", "load", str(broken), code=1)
+    assert "atlantis" in result.output
+    assert "assets[" in result.output
+    unparsable = tmp_path / "unparsable.yaml"
+    unparsable.write_text("assets: [\n  - key: x\n")
+    assert "line" in run("facility", "load", str(unparsable), code=1).output
+    assert "no such file" in run("facility", "load", str(tmp_path / "none.yaml"), code=1).output
+    loaded = json.loads(run("facility", "assets", "--json").stdout)
+    assert loaded == []
+
+
+def test_playbook_commands(run: Run, tmp_path: Path) -> None:
+    run("init")
+    assert "magnet-quench" in run("playbook", "list").output
+    shown = run("playbook", "show", "magnet-quench").output
+    assert "safety_officer" in shown
+    path = tmp_path / "p.yaml"
+    path.write_text("key: x\ntitle: y\n")
+    invalid = run("playbook", "validate", str(path), code=1)
+    assert "steps" in invalid.output
+    assert "sev1" in run("playbook", "classes").output
+    assert "QBER" in run("playbook", "glossary", "QBER").output
+
+
+def test_tokens(run: Run) -> None:
+    run("init", "--sample")
+    created = run("token", "create", "--person", "amara-osei", "--name", "laptop")
+    assert created.stdout.strip().startswith("coh_")
+    listed = json.loads(run("token", "list", "--json").stdout)
+    laptop = next(t for t in listed if t["name"] == "laptop")
+    assert "--yes" in run("token", "revoke", str(laptop["id"]), code=1).output
+    run("token", "revoke", str(laptop["id"]), "--yes")
+    assert "no person" in run("token", "create", "--person", "ghost", code=1).output
+
+
+def test_an_unmigrated_database_is_refused_with_the_fix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COHERENCE_DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
+    result = CliRunner().invoke(app, ["incident", "list"])
+    assert result.exit_code == 1
+    assert "coherence db upgrade" in result.output
+    served = CliRunner().invoke(app, ["serve"])
+    assert served.exit_code == 1
+    assert "coherence db upgrade" in served.output
+
+
+def test_production_refuses_the_default_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COHERENCE_ENVIRONMENT", "production")
+    monkeypatch.setenv("COHERENCE_DATABASE_URL", f"sqlite:///{tmp_path / 'x.db'}")
+    monkeypatch.delenv("COHERENCE_SECRET_KEY", raising=False)
+    result = CliRunner().invoke(app, ["serve"])
+    assert result.exit_code == 1
+    assert "COHERENCE_SECRET_KEY" in result.output
