@@ -30,7 +30,7 @@ def _in_parallel(*jobs: Callable[[], object]) -> None:
     def guarded(job: Callable[[], object]) -> None:
         try:
             job()
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the test thread below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=guarded, args=(job,)) for job in jobs]
