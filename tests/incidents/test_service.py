@@ -343,3 +343,31 @@ def test_drills_stay_out_of_real_metrics(
     assert summary.incidents == 1
     assert drills.incidents == 1
     assert all(page.subject.startswith("EXERCISE") for page in drill_pages)
+
+
+def test_opening_pages_each_person_once_with_every_reason(
+    factory: sessionmaker[Session], clock: ManualClock
+) -> None:
+    incident_id = open_incident(factory, clock)
+    with session_scope(factory) as session:
+        pages = session.scalars(
+            select(OutboxMessage).where(OutboxMessage.incident_id == incident_id)
+        ).all()
+    recipients = [page.person_id for page in pages]
+    assert len(recipients) == len(set(recipients))
+    assert any("new incident; you are" in page.subject for page in pages)
+    assert all("Acknowledge: coherence incident ack" in page.body for page in pages)
+
+
+def test_vendor_notices_name_the_assets_own_vendor(
+    factory: sessionmaker[Session], clock: ManualClock
+) -> None:
+    incident_id = open_incident(
+        factory, clock, IncidentCreate(asset="compressor-1", playbook="pulse-tube-compressor-fault")
+    )
+    with session_scope(factory) as session:
+        tasks = views.incident_detail(service.get_or_raise(session, incident_id)).tasks
+    notices = [t for t in tasks if t.source == "notification" and "vendor" in t.title]
+    assert notices
+    assert all("Coldhead" in t.title and "Polar" not in t.title for t in notices)
+    assert all(t.owner_role == "liaison_officer" and t.due_at for t in notices)

@@ -44,7 +44,8 @@ class FacilityWriter:
             "assets": [
                 selectinload(Asset.dependency_groups)
                 .selectinload(DependencyGroup.members)
-                .selectinload(DependencyMember.asset)
+                .selectinload(DependencyMember.asset),
+                selectinload(Asset.vendors),
             ],
             "rotations": [selectinload(Rotation.members).selectinload(RotationMember.person)],
         }
@@ -106,6 +107,8 @@ class FacilityWriter:
         self.session.flush()
         for asset in doc.assets:
             if self._replace_dependencies(asset.key, asset.depends_on):
+                self._count_as_updated("assets", asset.key)
+            if self._replace_vendors(asset.key, asset.vendors):
                 self._count_as_updated("assets", asset.key)
         for rotation in doc.rotations:
             self._upsert(
@@ -173,6 +176,13 @@ class FacilityWriter:
                 for index, key in enumerate(members)
             ]
             asset.dependency_groups.append(group)
+        return True
+
+    def _replace_vendors(self, asset_key: str, vendor_keys: Sequence[str]) -> bool:
+        asset: Asset = self.rows["assets"][asset_key]
+        if sorted(v.key for v in asset.vendors) == sorted(vendor_keys):
+            return False
+        asset.vendors = [self.rows["organisations"][key] for key in sorted(vendor_keys)]
         return True
 
     def _replace_members(self, rotation_key: str, member_keys: Sequence[str]) -> bool:

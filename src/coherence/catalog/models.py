@@ -58,6 +58,20 @@ class Asset(Base):
     dependency_groups: Mapped[list[DependencyGroup]] = relationship(
         back_populates="asset", cascade="all, delete-orphan", order_by="DependencyGroup.position"
     )
+    vendors: Mapped[list[Organisation]] = relationship(
+        secondary="asset_vendors", order_by="Organisation.key"
+    )
+
+
+class AssetVendor(Base):
+    """A vendor organisation that supports an asset."""
+
+    __tablename__ = "asset_vendors"
+
+    asset_id: Mapped[int] = mapped_column(
+        ForeignKey("assets.id", ondelete="CASCADE"), primary_key=True
+    )
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), primary_key=True)
 
 
 class DependencyGroup(Base):

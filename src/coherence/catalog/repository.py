@@ -40,7 +40,8 @@ def list_all(session: Session, model: type[Keyed]) -> Sequence[Keyed]:
 def list_assets(session: Session, *, site_key: str | None = None) -> Sequence[Asset]:
     """Return assets with their dependencies loaded, optionally for one site."""
     query = select(Asset).options(
-        selectinload(Asset.dependency_groups).selectinload(DependencyGroup.members)
+        selectinload(Asset.dependency_groups).selectinload(DependencyGroup.members),
+        selectinload(Asset.vendors),
     )
     if site_key is not None:
         query = query.join(Asset.site).where(Site.key == site_key)

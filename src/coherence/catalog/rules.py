@@ -46,6 +46,8 @@ def facility_problems(doc: FacilityDocument, existing: Mapping[str, set[str]]) -
     for i, asset in enumerate(doc.assets):
         check(f"assets[{i}].site", "sites", asset.site)
         check(f"assets[{i}].owner", "organisations", asset.owner)
+        for k, vendor in enumerate(asset.vendors):
+            check(f"assets[{i}].vendors[{k}]", "organisations", vendor)
         for j, group in enumerate(asset.depends_on):
             for k, member in enumerate(group.assets):
                 check(f"assets[{i}].depends_on[{j}].assets[{k}]", "assets", member)

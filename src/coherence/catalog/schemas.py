@@ -82,6 +82,9 @@ class AssetSpec(_Strict):
     owner: Key = Field(description="Key of the owning organisation.")
     criticality: Criticality = Criticality.STANDARD
     description: str = ""
+    vendors: list[Key] = Field(
+        default_factory=list, description="Keys of the vendor organisations that support it."
+    )
     depends_on: list[DependencySpec] = Field(default_factory=list)
 
 
@@ -160,6 +163,7 @@ class AssetRead(BaseModel):
     owner: str
     criticality: Criticality
     description: str
+    vendors: list[str]
     depends_on: list[DependencySpec]
 
 

@@ -28,6 +28,7 @@ def asset_read(asset: Asset) -> AssetRead:
         owner=asset.owner.key,
         criticality=Criticality(asset.criticality),
         description=asset.description,
+        vendors=[vendor.key for vendor in asset.vendors],
         depends_on=[
             DependencySpec(
                 group=g.name, needs=g.min_required, assets=[m.asset.key for m in g.members]

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from coherence.catalog import service as catalog_service
-from coherence.catalog.domain import IcsRole
+from coherence.catalog.domain import IcsRole, OrganisationKind
 from coherence.catalog.models import Person
 from coherence.clock import Clock
 from coherence.comms import service as comms_service
@@ -18,7 +18,7 @@ from coherence.incidents.domain import Kind, Status, TaskStatus
 from coherence.incidents.models import Incident, Task
 from coherence.ledger import service as ledger_service
 from coherence.ledger.domain import EntryType
-from coherence.playbooks.domain import standard_scheme
+from coherence.playbooks.domain import ClassificationScheme, standard_scheme
 from coherence.playbooks.schemas import PlaybookDocument
 from coherence.timers import service as timers_service
 from coherence.timers.models import Timer
@@ -27,16 +27,44 @@ from coherence.timers.service import TimerKind
 FIRST_STEPS_IN_PAGE = 3
 
 
-def page_level(
-    session: Session, clock: Clock, incident: Incident, *, level: int, actor: str, why: str
+def page_on_open(
+    session: Session,
+    clock: Clock,
+    incident: Incident,
+    playbook: PlaybookDocument | None,
+    *,
+    actor: str,
 ) -> None:
-    """Page one escalation level (or the commander if there is no policy); arm the next."""
+    """Page the first escalation level and the roles the playbook names, once per person."""
+    reasons: dict[int, tuple[Person, list[str]]] = {}
+    for person in level_recipients(session, clock, incident, level=0):
+        reasons.setdefault(person.id, (person, []))[1].append("new incident")
+    scheme = standard_scheme()
+    for rule in playbook.notify if playbook else []:
+        if rule.role is None or not _applies(rule.min_severity, incident.severity, scheme):
+            continue
+        role_holder = holder(incident, rule.role)
+        if role_holder is not None:
+            reasons.setdefault(role_holder.id, (role_holder, []))[1].append(
+                f"you are {rule.role.value.replace('_', ' ')}"
+            )
+    for recipient, whys in reasons.values():
+        page(session, clock, incident, [recipient], actor=actor, why="; ".join(whys), reason="open")
+    arm_next_level(session, clock, incident, level=0)
+
+
+def _applies(min_severity: str | None, severity: str, scheme: ClassificationScheme) -> bool:
+    return min_severity is None or scheme.at_least(severity, min_severity)
+
+
+def level_recipients(
+    session: Session, clock: Clock, incident: Incident, *, level: int
+) -> list[Person]:
+    """Return who one escalation level pages; without a policy, the incident commander."""
     levels = _levels(session, incident)
     if not levels:
         commander = holder(incident, IcsRole.INCIDENT_COMMANDER)
-        if commander is not None:
-            page(session, clock, incident, [commander], actor=actor, why=why, reason="page")
-        return
+        return [commander] if commander is not None else []
     spec = levels[level]
     recipients: list[Person] = []
     for role in spec.get("notify_roles", []):
@@ -49,8 +77,14 @@ def page_level(
         person = catalog_service.get_person(session, key)
         if person is not None:
             recipients.append(person)
-    page(session, clock, incident, recipients, actor=actor, why=why, reason=f"level-{level}")
-    step = domain.next_escalation(levels, current_level=level, paged_at=clock.now())
+    return recipients
+
+
+def arm_next_level(session: Session, clock: Clock, incident: Incident, *, level: int) -> None:
+    """Schedule the escalation to the level after ``level``, if the policy has one."""
+    step = domain.next_escalation(
+        _levels(session, incident), current_level=level, paged_at=clock.now()
+    )
     if step is not None:
         timers_service.schedule(
             session,
@@ -62,42 +96,27 @@ def page_level(
         )
 
 
-def notify_by_playbook(
+def add_notice_tasks(
     session: Session,
     clock: Clock,
     incident: Incident,
     playbook: PlaybookDocument,
-    holders: dict[str, Person],
-    actor: str,
 ) -> None:
-    """Page the roles the playbook names; turn organisation notices into timed tasks."""
+    """Turn the playbook's organisation notices into timed tasks for the liaison officer."""
     scheme = standard_scheme()
+    liaison = holder(incident, IcsRole.LIAISON_OFFICER)
     position = len(incident.tasks)
-    liaison = holders.get(IcsRole.LIAISON_OFFICER.value)
     for rule in playbook.notify:
-        if rule.min_severity and not scheme.at_least(incident.severity, rule.min_severity):
+        if rule.organisation_kind is None or not _applies(
+            rule.min_severity, incident.severity, scheme
+        ):
             continue
-        if rule.role is not None:
-            person = holders.get(rule.role.value)
-            if person is not None:
-                page(
-                    session,
-                    clock,
-                    incident,
-                    [person],
-                    actor=actor,
-                    why=f"you are {rule.role.value.replace('_', ' ')}",
-                    reason="playbook",
-                )
-            continue
-        assert rule.organisation_kind is not None
         kind = rule.organisation_kind.value
-        contacts = catalog_service.people_of_organisation_kind(session, kind)
-        names = ", ".join(sorted({p.organisation.name for p in contacts})) or f"no {kind} on file"
+        names = _organisations_to_notify(session, incident, kind) or f"no {kind} on file"
         task = Task(
             position=position,
             source="notification",
-            title=f"Notify {kind.replace('_', ' ')} ({names})",
+            title=f"Notify {kind.replace('_', ' ')}: {names}",
             details=f"Required by playbook {playbook.key} within {rule.within_minutes:g} min.",
             owner_role=IcsRole.LIAISON_OFFICER.value,
             assignee_id=liaison.id if liaison else None,
@@ -118,6 +137,14 @@ def notify_by_playbook(
         )
 
 
+def _organisations_to_notify(session: Session, incident: Incident, kind: str) -> str:
+    if kind == OrganisationKind.VENDOR.value and incident.asset.vendors:
+        # The asset's own vendors, not every vendor on file, for a fault on that asset.
+        return ", ".join(vendor.name for vendor in incident.asset.vendors)
+    contacts = catalog_service.people_of_organisation_kind(session, kind)
+    return ", ".join(sorted({person.organisation.name for person in contacts}))
+
+
 def page(
     session: Session,
     clock: Clock,
@@ -130,8 +157,11 @@ def page(
 ) -> None:
     """Queue one page per distinct person about ``incident``."""
     kind = Kind(incident.kind)
-    open_steps = [t for t in incident.tasks if t.status == TaskStatus.OPEN.value]
-    first = [(t.title, t.owner_role, t.due_at) for t in open_steps[:FIRST_STEPS_IN_PAGE]]
+    timed = sorted(
+        (t for t in incident.tasks if t.status == TaskStatus.OPEN.value and t.due_at),
+        key=lambda t: (t.due_at, t.position),
+    )
+    first = [(t.title, t.owner_role, t.due_at) for t in timed[:FIRST_STEPS_IN_PAGE]]
     seen: set[int] = set()
     for person in people:
         if person.id in seen:
@@ -213,14 +243,10 @@ def _escalate(session: Session, clock: Clock, incident: Incident, *, level: int)
             "reason": "not acknowledged within the window",
         },
     )
-    page_level(
-        session,
-        clock,
-        incident,
-        level=level,
-        actor="system",
-        why=f"ESCALATED to level {level + 1}: not acknowledged",
-    )
+    why = f"ESCALATED to level {level + 1}: not acknowledged"
+    recipients = level_recipients(session, clock, incident, level=level)
+    page(session, clock, incident, recipients, actor="system", why=why, reason=f"level-{level}")
+    arm_next_level(session, clock, incident, level=level)
 
 
 def _mark_overdue(session: Session, clock: Clock, incident: Incident, task_id: int) -> None:

@@ -96,8 +96,12 @@ def open_incident(
         incident,
         playbook,
         holders,
-        scheme.checklist(category=category, severity=severity.key),
+        scheme.checklist(category=category, severity=severity.key)
+        if playbook is None
+        else list(severity.checklist),
     )
+    if playbook is not None:
+        escalation.add_notice_tasks(session, clock, incident, playbook)
     ledger_service.append(
         session,
         clock=clock,
@@ -120,9 +124,7 @@ def open_incident(
             "tasks": len(incident.tasks),
         },
     )
-    escalation.page_level(session, clock, incident, level=0, actor=actor, why="new incident")
-    if playbook is not None:
-        escalation.notify_by_playbook(session, clock, incident, playbook, holders, actor)
+    escalation.page_on_open(session, clock, incident, playbook, actor=actor)
     return incident
 
 

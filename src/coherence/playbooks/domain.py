@@ -78,7 +78,11 @@ class ClassificationScheme:
             ) from None
 
     def checklist(self, *, category: str, severity: str) -> list[str]:
-        """Return the checklist for one class: the category's items, then the severity's."""
+        """Return the checklist for one class: the category's items, then the severity's.
+
+        An incident run from a playbook takes only the severity's items: the playbook's own
+        steps are its category-specific checklist.
+        """
         return [*self.category(category).checklist, *self.severities[severity].checklist]
 
     def at_least(self, severity: str, threshold: str) -> bool:

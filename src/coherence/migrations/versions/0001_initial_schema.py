@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 04:54:44.514942
+Create Date: 2026-11-26 05:07:14.000929
 """
 
 from collections.abc import Sequence
@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import coherence.db
+
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -212,6 +213,23 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_rotations_site_id"), ["site_id"], unique=False)
 
     op.create_table(
+        "asset_vendors",
+        sa.Column("asset_id", sa.Integer(), nullable=False),
+        sa.Column("organisation_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["asset_id"],
+            ["assets.id"],
+            name=op.f("fk_asset_vendors_asset_id_assets"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["organisation_id"],
+            ["organisations.id"],
+            name=op.f("fk_asset_vendors_organisation_id_organisations"),
+        ),
+        sa.PrimaryKeyConstraint("asset_id", "organisation_id", name=op.f("pk_asset_vendors")),
+    )
+    op.create_table(
         "dependency_groups",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("asset_id", sa.Integer(), nullable=False),
@@ -368,6 +386,7 @@ def downgrade() -> None:
 
     op.drop_table("incidents")
     op.drop_table("dependency_groups")
+    op.drop_table("asset_vendors")
     with op.batch_alter_table("rotations", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_rotations_site_id"))
 
