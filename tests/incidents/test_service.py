@@ -101,7 +101,7 @@ def test_an_unacknowledged_incident_escalates_level_by_level(
         last_pages = session.scalars(
             select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(1)
         ).all()
-    assert [e.payload["to_level"] for e in escalations] == [1, 2]
+    assert [e.payload["to_level"] for e in escalations] == [2, 3]
     assert "ESCALATED" in last_pages[0].subject
 
 

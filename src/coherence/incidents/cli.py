@@ -29,7 +29,7 @@ def _show(detail: IncidentDetail, *, json: bool) -> None:
         f"  {detail.kind.value} | {detail.status.value} | {detail.severity.upper()} | "
         f"{detail.category} | asset {detail.asset} at {detail.site}\n"
         f"  playbook {detail.playbook or '-'} v{detail.playbook_version or '-'} | "
-        f"escalation level {detail.escalation_level + 1} | "
+        f"escalation level {detail.escalation_level} | "
         f"next: {', '.join(detail.allowed_transitions) or 'reopen'}"
     )
     console.print_table("Roles", ["role", "person"], sorted(detail.roles.items()))

@@ -238,14 +238,15 @@ def _escalate(session: Session, clock: Clock, incident: Incident, *, level: int)
         subject=f"incident:{incident.id}",
         incident_id=incident.id,
         payload={
-            "from_level": previous,
-            "to_level": level,
+            # Levels are counted from 1 wherever a person reads them.
+            "from_level": previous + 1,
+            "to_level": level + 1,
             "reason": "not acknowledged within the window",
         },
     )
     why = f"ESCALATED to level {level + 1}: not acknowledged"
     recipients = level_recipients(session, clock, incident, level=level)
-    page(session, clock, incident, recipients, actor="system", why=why, reason=f"level-{level}")
+    page(session, clock, incident, recipients, actor="system", why=why, reason=f"level-{level + 1}")
     arm_next_level(session, clock, incident, level=level)
 
 

@@ -118,7 +118,7 @@ class IncidentRead(BaseModel):
     site: str
     playbook: str | None
     playbook_version: int | None
-    escalation_level: int
+    escalation_level: int = Field(description="Escalation level paged so far; 1 is the first.")
     opened_by: str
     occurred_at: datetime | None
     detected_at: datetime

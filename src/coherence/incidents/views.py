@@ -63,7 +63,7 @@ def incident_read(incident: Incident) -> IncidentRead:
         site=incident.site.key,
         playbook=incident.playbook_key,
         playbook_version=incident.playbook_version,
-        escalation_level=incident.escalation_level,
+        escalation_level=incident.escalation_level + 1,
         opened_by=incident.opened_by,
         occurred_at=incident.occurred_at,
         detected_at=incident.detected_at,
