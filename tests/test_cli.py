@@ -220,3 +220,22 @@ def test_production_refuses_the_default_secret(
     result = CliRunner().invoke(app, ["serve"])
     assert result.exit_code == 1
     assert "COHERENCE_SECRET_KEY" in result.output
+
+
+def test_the_server_log_never_shows_a_token() -> None:
+    import logging
+
+    from coherence.cli import RedactTokens
+
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s "%s"',
+        ("127.0.0.1", "GET /login?token=coh_Secret-123_x HTTP/1.1"),
+        None,
+    )
+    RedactTokens().filter(record)
+    assert "coh_Secret" not in record.getMessage()
+    assert "coh_[redacted]" in record.getMessage()

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import copy
+import logging
+import re
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -38,6 +42,7 @@ app.add_typer(tasks_app, name="task")
 app.add_typer(token_app, name="token")
 app.add_typer(worker_app, name="worker")
 
+TOKEN_PATTERN = re.compile(r"coh_[A-Za-z0-9_\-]+")
 SAMPLE_FACILITY = Path(__file__).resolve().parents[2] / "examples" / "facility.yaml"
 
 
@@ -160,7 +165,30 @@ def serve(
         f"(database {application.state.engine.url.render_as_string()}, "
         f"{settings.environment.value} mode)"
     )
-    uvicorn.run(application, host=bind_host, port=bind_port, log_level="info")
+    console.err.print(f"Dashboard: http://{bind_host}:{bind_port}/login  API: /docs")
+    uvicorn.run(application, host=bind_host, port=bind_port, log_config=_log_config())
+
+
+class RedactTokens(logging.Filter):
+    """Hide API tokens in access-log lines (the dashboard login link carries one)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite the record's arguments with tokens masked; never drop the line."""
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                TOKEN_PATTERN.sub("coh_[redacted]", a) if isinstance(a, str) else a
+                for a in record.args
+            )
+        return True
+
+
+def _log_config() -> dict[str, Any]:
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config.setdefault("filters", {})["redact_tokens"] = {"()": RedactTokens}
+    config["handlers"]["access"].setdefault("filters", []).append("redact_tokens")
+    return config
 
 
 @worker_app.command("run")

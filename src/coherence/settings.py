@@ -43,6 +43,9 @@ class Settings(BaseSettings):
         min_length=16,
         description="Secret used to sign sessions; must be changed outside development.",
     )
+    session_hours: float = Field(
+        12, gt=0, le=24 * 7, description="How long a dashboard sign-in lasts, in hours."
+    )
     max_request_bytes: int = Field(
         1_000_000, ge=1024, description="Largest HTTP request body accepted, in bytes."
     )

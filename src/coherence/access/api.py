@@ -19,7 +19,8 @@ def _bearer_token(request: Request) -> str | None:
     scheme, _, value = header.partition(" ")
     if scheme.lower() == "bearer" and value.strip():
         return value.strip()
-    return request.cookies.get(WEB_TOKEN_COOKIE)
+    # The API takes bearer tokens only: a browser's cookie must not authorise API writes.
+    return None
 
 
 def current_person(request: Request, session: SessionDep) -> Person:

@@ -54,6 +54,11 @@ def create_token(
 
 def authenticate(session: Session, token: str | None) -> Person:
     """Return the person a token belongs to, or raise NotAuthenticated."""
+    return authenticate_token(session, token).person
+
+
+def authenticate_token(session: Session, token: str | None) -> ApiToken:
+    """Return the live token row matching ``token``, or raise NotAuthenticated."""
     if not token:
         raise NotAuthenticated(
             "send an API token as `Authorization: Bearer <token>`; "
@@ -66,6 +71,14 @@ def authenticate(session: Session, token: str | None) -> Person:
     ).one_or_none()
     if row is None or row.revoked_at is not None:
         raise NotAuthenticated("the API token is unknown or revoked")
+    return row
+
+
+def person_for_token_id(session: Session, token_id: int) -> Person:
+    """Return the owner of a live token by id (for signed sessions), or raise NotAuthenticated."""
+    row = session.get(ApiToken, token_id)
+    if row is None or row.revoked_at is not None:
+        raise NotAuthenticated("the session's token was revoked; sign in again")
     return row.person
 
 

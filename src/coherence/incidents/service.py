@@ -361,13 +361,19 @@ def assign_role(
     return incident
 
 
+def get_task_or_raise(session: Session, task_id: int) -> Task:
+    """Return a task by id, or raise NotFound."""
+    task = repository.get_task(session, task_id)
+    if task is None:
+        raise NotFound(f"no task {task_id}; see `coherence task list INCIDENT`", field="task")
+    return task
+
+
 def update_task(
     session: Session, *, clock: Clock, task_id: int, status: TaskStatus, note: str, actor: str
 ) -> Task:
     """Complete, skip or reopen a task."""
-    task = repository.get_task(session, task_id)
-    if task is None:
-        raise NotFound(f"no task {task_id}; see `coherence task list INCIDENT`", field="task")
+    task = get_task_or_raise(session, task_id)
     incident = get_or_raise(session, task.incident_id, for_update=True)
     if Status(incident.status) == Status.CLOSED:
         raise ValidationFailed("the incident is closed; reopen it to change tasks", field="task")

@@ -1,0 +1,127 @@
+"""Templates, security headers and the data each dashboard page renders."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from sqlalchemy.orm import Session
+from starlette.responses import Response
+
+from coherence.catalog import service as catalog_service
+from coherence.catalog.models import Person
+from coherence.clock import Clock
+from coherence.errors import CoherenceError
+from coherence.incidents import service as incidents_service
+from coherence.incidents import views
+from coherence.incidents.domain import METRIC_DESCRIPTIONS, REOPENABLE, Status, TaskStatus
+from coherence.web import filters
+
+HERE = Path(__file__).parent
+TEMPLATES = HERE / "templates"
+STATIC = HERE / "static"
+
+# Pages carry live incident data and buttons that act: never cache them, never frame them.
+SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+    ),
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+}
+
+
+def build_templates() -> Jinja2Templates:
+    """Return the dashboard's Jinja2 templates, autoescaped, with its formatting filters."""
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(
+        utc=filters.utc,
+        duration=filters.duration,
+        humanize=filters.humanize,
+        severity_label=filters.severity_label,
+        category_label=filters.category_label,
+        summarize=filters.summarize,
+    )
+    env.globals.update(
+        age=filters.age,
+        clock_time=filters.clock_time,
+        due_phrase=filters.due_phrase,
+        is_past=filters.is_past,
+        kind_warning=filters.kind_warning,
+    )
+    return Jinja2Templates(env=env)
+
+
+def render(
+    request: Request,
+    name: str,
+    context: dict[str, Any],
+    *,
+    person: Person | None = None,
+    status_code: int = 200,
+) -> Response:
+    """Render a page with the signed-in person, an optional error and the security headers."""
+    templates: Jinja2Templates = request.app.state.web_templates
+    context = {"person": person, "error": None, **context}
+    return templates.TemplateResponse(
+        request, name, context, status_code=status_code, headers=SECURITY_HEADERS
+    )
+
+
+def render_error(
+    request: Request, error: CoherenceError, *, person: Person | None = None
+) -> Response:
+    """Render a page that only explains what went wrong, with the error's status."""
+    return render(
+        request, "error.html", {"error": error}, person=person, status_code=error.status_code
+    )
+
+
+def render_incident(
+    request: Request,
+    session: Session,
+    person: Person,
+    ref: str | int,
+    *,
+    error: CoherenceError | None = None,
+    values: dict[str, str | None] | None = None,
+) -> Response:
+    """Render the incident page, with an error at the top when an action was refused."""
+    try:
+        incident = incidents_service.get_or_raise(session, ref)
+    except CoherenceError as missing:
+        return render_error(request, missing, person=person)
+    clock: Clock = request.app.state.clock
+    detail = views.incident_detail(incident)
+    keys = set(detail.roles.values()) | {t.assignee for t in detail.tasks if t.assignee}
+    found = {key: catalog_service.get_person(session, key) for key in keys}
+    context = {
+        "incident": detail,
+        "timeline": views.timeline(session, incident.id),
+        "names": {key: p.name for key, p in found.items() if p is not None},
+        "now": clock.now(),
+        "can_reopen": detail.status in REOPENABLE,
+        "moves": [s for s in detail.allowed_transitions if s != Status.ACKNOWLEDGED],
+        "can_ack": Status.ACKNOWLEDGED in detail.allowed_transitions,
+        "metrics": [
+            (name, name.replace("_", " ").capitalize(), description, detail.metrics.get(name))
+            for name, description in METRIC_DESCRIPTIONS.items()
+        ],
+        "OPEN": TaskStatus.OPEN,
+        "error": error,
+        "values": {k: v for k, v in (values or {}).items() if v is not None},
+    }
+    status = error.status_code if error is not None else 200
+    return render(request, "incident.html", context, person=person, status_code=status)
