@@ -4,16 +4,27 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import yaml
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, StringConstraints
 from pydantic import ValidationError as PydanticValidationError
 
 from coherence.errors import NotFound, ValidationFailed
 
 MAX_DOCUMENT_BYTES = 5_000_000
 ModelT = TypeVar("ModelT", bound=BaseModel)
+
+Key = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9._-]*$"),
+]
+
+
+class StrictDocument(BaseModel):
+    """Base of every hand-written document section: unknown fields are errors, not ignored."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
 # The C loader is several times faster; the pure-Python one is the fallback where it is missing.

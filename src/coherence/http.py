@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from coherence.clock import Clock
+from coherence.db import session_scope
 from coherence.documents import format_location
 from coherence.errors import CoherenceError
 
@@ -21,15 +22,8 @@ log = logging.getLogger(__name__)
 
 
 def _session(request: Request) -> Iterator[Session]:
-    session: Session = request.app.state.session_factory()
-    try:
+    with session_scope(request.app.state.session_factory) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 def _clock(request: Request) -> Clock:

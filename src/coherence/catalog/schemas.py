@@ -14,19 +14,12 @@ from coherence.catalog.domain import (
     IcsRole,
     OrganisationKind,
 )
+from coherence.documents import Key, StrictDocument
 
-Key = Annotated[
-    str,
-    StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9._-]*$"),
-]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class OrganisationSpec(_Strict):
+class OrganisationSpec(StrictDocument):
     """An organisation in the facility file."""
 
     key: Key
@@ -37,7 +30,7 @@ class OrganisationSpec(_Strict):
     )
 
 
-class SiteSpec(_Strict):
+class SiteSpec(StrictDocument):
     """A site: one building or campus location."""
 
     key: Key
@@ -47,14 +40,14 @@ class SiteSpec(_Strict):
     escalation_policy: Key | None = None
 
 
-class ContactSpec(_Strict):
+class ContactSpec(StrictDocument):
     """One way to reach a person."""
 
     channel: ContactChannel
     address: Annotated[str, StringConstraints(min_length=1, max_length=320)]
 
 
-class PersonSpec(_Strict):
+class PersonSpec(StrictDocument):
     """A person who can respond or must be told."""
 
     key: Key
@@ -64,7 +57,7 @@ class PersonSpec(_Strict):
     contacts: list[ContactSpec] = Field(default_factory=list)
 
 
-class DependencySpec(_Strict):
+class DependencySpec(StrictDocument):
     """A dependency group: the asset needs ``needs`` of ``assets`` to work."""
 
     group: Key | None = None
@@ -72,7 +65,7 @@ class DependencySpec(_Strict):
     assets: list[Key] = Field(min_length=1)
 
 
-class AssetSpec(_Strict):
+class AssetSpec(StrictDocument):
     """A piece of equipment or infrastructure."""
 
     key: Key
@@ -88,7 +81,7 @@ class AssetSpec(_Strict):
     depends_on: list[DependencySpec] = Field(default_factory=list)
 
 
-class RotationSpec(_Strict):
+class RotationSpec(StrictDocument):
     """An on-call rotation for one ICS role at one site."""
 
     key: Key
@@ -99,7 +92,7 @@ class RotationSpec(_Strict):
     starts_at: AwareDatetime
 
 
-class EscalationLevelSpec(_Strict):
+class EscalationLevelSpec(StrictDocument):
     """Who is paged at this level, and how long they have to acknowledge."""
 
     notify_roles: list[IcsRole] = Field(default_factory=list)
@@ -107,14 +100,14 @@ class EscalationLevelSpec(_Strict):
     ack_within_minutes: float = Field(gt=0, le=24 * 60)
 
 
-class EscalationPolicySpec(_Strict):
+class EscalationPolicySpec(StrictDocument):
     """Levels paged in turn while an incident stays unacknowledged."""
 
     key: Key
     levels: list[EscalationLevelSpec] = Field(min_length=1)
 
 
-class FacilityDocument(_Strict):
+class FacilityDocument(StrictDocument):
     """A whole facility in one file."""
 
     organisations: list[OrganisationSpec] = Field(default_factory=list)

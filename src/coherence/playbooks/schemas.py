@@ -8,7 +8,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
-    ConfigDict,
     Field,
     StringConstraints,
     field_validator,
@@ -16,16 +15,9 @@ from pydantic import (
 )
 
 from coherence.catalog.domain import AssetKind, IcsRole, OrganisationKind
+from coherence.documents import Key, StrictDocument
 
-Key = Annotated[
-    str,
-    StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9._-]*$"),
-]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=4000, strip_whitespace=True)]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
 class Operator(StrEnum):
@@ -37,7 +29,7 @@ class Operator(StrEnum):
     LE = "<="
 
 
-class ThresholdTrigger(_Strict):
+class ThresholdTrigger(StrictDocument):
     """Fires when a metric stays beyond a value for ``hold_seconds``."""
 
     kind: Literal["threshold"]
@@ -51,7 +43,7 @@ class ThresholdTrigger(_Strict):
     description: str = ""
 
 
-class RateTrigger(_Strict):
+class RateTrigger(StrictDocument):
     """Fires when a metric's rate of change, per second over a window, passes a value."""
 
     kind: Literal["rate"]
@@ -65,7 +57,7 @@ class RateTrigger(_Strict):
     description: str = ""
 
 
-class StateTrigger(_Strict):
+class StateTrigger(StrictDocument):
     """Fires when a state metric takes one of the listed values for ``hold_seconds``."""
 
     kind: Literal["state"]
@@ -81,7 +73,7 @@ class StateTrigger(_Strict):
 Trigger = Annotated[ThresholdTrigger | RateTrigger | StateTrigger, Field(discriminator="kind")]
 
 
-class NotificationRule(_Strict):
+class NotificationRule(StrictDocument):
     """Who must be told, and within how long of detection."""
 
     role: IcsRole | None = None
@@ -98,7 +90,7 @@ class NotificationRule(_Strict):
         return self
 
 
-class StepSpec(_Strict):
+class StepSpec(StrictDocument):
     """One time-boxed step of the response."""
 
     key: Key
@@ -110,7 +102,7 @@ class StepSpec(_Strict):
     requires_change_record: bool = False
 
 
-class PlaybookDocument(_Strict):
+class PlaybookDocument(StrictDocument):
     """A playbook as written in YAML."""
 
     key: Key
