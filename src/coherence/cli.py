@@ -43,7 +43,13 @@ app.add_typer(token_app, name="token")
 app.add_typer(worker_app, name="worker")
 
 TOKEN_PATTERN = re.compile(r"coh_[A-Za-z0-9_\-]+")
-SAMPLE_FACILITY = Path(__file__).resolve().parents[2] / "examples" / "facility.yaml"
+
+
+def _sample_facility() -> Path:
+    packaged = Path(__file__).resolve().parent / "examples" / "facility.yaml"
+    if packaged.is_file():
+        return packaged
+    return Path(__file__).resolve().parents[2] / "examples" / "facility.yaml"
 
 
 def _version(value: bool) -> None:
@@ -101,7 +107,7 @@ def init(
         )
     created = sum(1 for _row, new in published if new)
     console.out.print(f"playbooks: {len(published)} shipped, {created} new or changed")
-    files = [SAMPLE_FACILITY] if sample else []
+    files = [_sample_facility()] if sample else []
     files += [facility] if facility else []
     for path in files:
         data = load_yaml_file(path)
