@@ -158,6 +158,8 @@ def test_errors_are_one_clear_line_and_exit_1(run: Run) -> None:
     assert "allowed from detected: acknowledged" in illegal.output
     assert "no incident" in run("incident", "show", "INC-424242", code=1).output
     assert "must not be empty" in run("incident", "note", ref, "  ", code=1).output
+    anonymous = run("incident", "decide", ref, "Evacuate", "--rationale", "ODH alarm", code=1)
+    assert "--by" in anonymous.output
 
 
 def test_a_malformed_facility_is_rejected_whole(run: Run, tmp_path: Path) -> None:

@@ -305,6 +305,10 @@ def record_decision(
 ) -> Incident:
     """Record a decision with its rationale and the person who took it."""
     incident = get_or_raise(session, ref)
+    if decided_by is None and catalog_service.get_person(session, actor) is None:
+        raise ValidationFailed(
+            "say who took the decision: decided_by (CLI: --by PERSON)", field="decided_by"
+        )
     decider = catalog_service.get_person_or_raise(session, decided_by or actor, field="decided_by")
     ledger_service.append(
         session,
