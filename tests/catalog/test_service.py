@@ -104,6 +104,7 @@ def test_every_problem_is_listed_and_nothing_is_written(
             "assets[0].depends_on[0].needs",
         ),
         (lambda d: d.update(surprise=1), "surprise"),
+        (lambda d: d["rotations"][0].update(role="scribe"), "rotations[0].members[0]"),
         (lambda d: d["sites"][0].update(key="Not A Key!"), "sites[0].key"),
         (
             lambda d: d["rotations"][0].update(starts_at="2026-01-05T08:00:00"),

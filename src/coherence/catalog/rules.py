@@ -62,10 +62,19 @@ def facility_problems(doc: FacilityDocument, existing: Mapping[str, set[str]]) -
                         f"needs {group.needs} but the group lists {len(group.assets)} asset(s)",
                     )
                 )
+    roles_of = {person.key: person.roles for person in doc.people}
     for i, rotation in enumerate(doc.rotations):
         check(f"rotations[{i}].site", "sites", rotation.site)
         for k, member in enumerate(rotation.members):
             check(f"rotations[{i}].members[{k}]", "people", member)
+            if member in roles_of and rotation.role not in roles_of[member]:
+                problems.append(
+                    _problem(
+                        f"rotations[{i}].members[{k}]",
+                        f"{member} is rostered as {rotation.role.value} but that role is not "
+                        "in their roles",
+                    )
+                )
     for i, policy in enumerate(doc.escalation_policies):
         for j, level in enumerate(policy.levels):
             for k, person_key in enumerate(level.notify_people):
