@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 
 from coherence import __version__
 from coherence.access.api import router as access_router
+from coherence.apidocs import mount_api_docs
 from coherence.catalog.api import router as catalog_router
 from coherence.clock import Clock, SystemClock
 from coherence.comms.channels import Channel, ConsoleChannel
@@ -70,6 +71,8 @@ def create_app(
         version=__version__,
         description=API_DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -85,6 +88,7 @@ def create_app(
         ledger_router,
     ):
         app.include_router(router)
+    mount_api_docs(app)
     mount_web(app)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness")

@@ -16,6 +16,7 @@ import typer
 from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 from sqlalchemy.orm import Session
 
 from coherence.clock import Clock, SystemClock
@@ -28,8 +29,9 @@ P = ParamSpec("P")
 R = TypeVar("R")
 M = TypeVar("M", bound=BaseModel)
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+# Markup is off: notes, titles and keys are people's text, and "[/x]" in a note must print as is.
+out = Console(highlight=False, soft_wrap=True, markup=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
 JSON_OPTION = typer.Option(False, "--json", help="Print JSON for scripts instead of a table.")
 AS_OPTION = typer.Option(
@@ -47,6 +49,8 @@ def load_settings() -> Settings:
     except ValidationError as exc:
         problems = "; ".join(
             f"COHERENCE_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
+            if e["loc"]
+            else str(e["msg"]).removeprefix("Value error, ")
             for e in exc.errors()
         )
         raise CoherenceError(f"invalid settings: {problems}") from None
@@ -88,7 +92,7 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
         try:
             return func(*args, **kwargs)
         except CoherenceError as exc:
-            err.print(f"[bold red]error:[/] {exc.message}", markup=True)
+            err.print(Text("error: ", style="bold red") + Text(exc.message))
             for problem in exc.details.get("problems", []):
                 err.print(f"  - {problem['path']}: {problem['message']}", markup=False)
             raise typer.Exit(1) from None
@@ -133,7 +137,7 @@ def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]
         # Keys and references are what people copy into the next command: never cut them.
         table.add_column(column, no_wrap=index == 0, overflow="fold")
     for row in rows:
-        table.add_row(*(format_cell(cell) for cell in row))
+        table.add_row(*(Text(format_cell(cell)) for cell in row))
     out.print(table)
 
 

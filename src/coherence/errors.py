@@ -22,8 +22,11 @@ class CoherenceError(Exception):
         body: dict[str, Any] = {"code": self.code, "message": self.message}
         if self.field is not None:
             body["field"] = self.field
-        if self.details:
-            body["details"] = self.details
+        details = dict(self.details)
+        if "problems" in details:
+            body["problems"] = details.pop("problems")
+        if details:
+            body["details"] = details
         return body
 
 

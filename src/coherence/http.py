@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -30,6 +31,33 @@ def _clock(request: Request) -> Clock:
     clock: Clock = request.app.state.clock
     return clock
 
+
+class Problem(BaseModel):
+    """One thing wrong with the input, and where."""
+
+    path: str = Field(description="Where in the request or document, e.g. assets[3].site.")
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """Every error the API returns has this shape."""
+
+    code: str = Field(description="Stable machine-readable code, e.g. not_found, conflict.")
+    message: str = Field(description="What is wrong and how to fix it.")
+    field: str | None = Field(None, description="The input field to fix, when there is one.")
+    problems: list[Problem] | None = Field(
+        None, description="Every problem found, for requests and documents with several."
+    )
+    details: dict[str, Any] | None = None
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "No valid API token."},
+    404: {"model": ErrorBody, "description": "A named thing does not exist."},
+    409: {"model": ErrorBody, "description": "Not allowed in the current state."},
+    413: {"model": ErrorBody, "description": "The request body is too large."},
+    422: {"model": ErrorBody, "description": "The input breaks a rule; `field` says which."},
+}
 
 # scope="function" commits before the response is sent, so a failed commit is never a 200.
 SessionDep = Annotated[Session, Depends(_session, scope="function")]

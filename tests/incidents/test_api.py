@@ -167,3 +167,33 @@ def test_openapi_describes_every_operation(client: TestClient) -> None:
         for method, operation in operations.items():
             assert operation.get("summary"), f"{method} {path} has no summary"
             assert operation.get("description"), f"{method} {path} has no description"
+
+
+def test_api_docs_work_offline(client: TestClient) -> None:
+    page = client.get("/docs")
+    assert page.status_code == 200
+    assert "cdn" not in page.text.lower()
+    for asset in ("swagger-ui-bundle.js", "swagger-ui.css"):
+        assert client.get(f"/apidocs-assets/{asset}").status_code == 200
+    redoc = client.get("/redoc")
+    assert "fonts.googleapis" not in redoc.text
+    assert "cdn" not in redoc.text.lower()
+
+
+def test_openapi_declares_bearer_auth_and_the_error_shape(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    assert spec["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+    operation = spec["paths"]["/api/v1/incidents"]["post"]
+    for status in ("401", "404", "409", "422"):
+        schema = operation["responses"][status]["content"]["application/json"]["schema"]
+        assert schema["$ref"].endswith("/ErrorBody")
+
+
+def test_document_errors_have_the_same_shape_as_request_errors(client: TestClient) -> None:
+    bad_document = client.post("/api/v1/playbooks/validate", json={"key": "x"})
+    bad_request = client.post("/api/v1/incidents", json={})
+    for response in (bad_document, bad_request):
+        body = response.json()
+        assert response.status_code == 422
+        assert {"code", "message", "field", "problems"} <= set(body)
+        assert all({"path", "message"} <= set(p) for p in body["problems"])

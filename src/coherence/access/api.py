@@ -4,33 +4,35 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
 from coherence.access import service
 from coherence.catalog.models import Person
-from coherence.http import SessionDep
+from coherence.http import ERROR_RESPONSES, SessionDep
 
 WEB_TOKEN_COOKIE = "coherence_token"
 
 
-def _bearer_token(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() == "bearer" and value.strip():
-        return value.strip()
-    # The API takes bearer tokens only: a browser's cookie must not authorise API writes.
-    return None
+# The API takes bearer tokens only: a browser's dashboard cookie must not authorise API writes.
+bearer = HTTPBearer(
+    auto_error=False,
+    description="An API token from `coherence token create --person KEY`.",
+)
 
 
-def current_person(request: Request, session: SessionDep) -> Person:
+def current_person(
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Person:
     """Return the person whose token came with the request, or answer 401."""
-    return service.authenticate(session, _bearer_token(request))
+    return service.authenticate(session, credentials.credentials if credentials else None)
 
 
 CurrentPerson = Annotated[Person, Depends(current_person)]
 
-router = APIRouter(prefix="/api/v1", tags=["access"])
+router = APIRouter(prefix="/api/v1", tags=["access"], responses=ERROR_RESPONSES)
 
 
 class Me(BaseModel):

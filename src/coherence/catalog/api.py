@@ -18,9 +18,9 @@ from coherence.catalog.schemas import (
     SiteRead,
 )
 from coherence.documents import load_yaml_mapping
-from coherence.http import ClockDep, SessionDep
+from coherence.http import ERROR_RESPONSES, ClockDep, SessionDep
 
-router = APIRouter(prefix="/api/v1", tags=["catalog"])
+router = APIRouter(prefix="/api/v1", tags=["catalog"], responses=ERROR_RESPONSES)
 
 
 @router.get("/organisations", response_model=list[OrganisationRead], summary="List organisations")

@@ -8,6 +8,14 @@ from coherence.catalog.domain import find_dependency_cycle
 from coherence.catalog.schemas import FacilityDocument
 
 Problems = list[dict[str, str]]
+SINGULAR = {
+    "organisations": "organisation",
+    "sites": "site",
+    "people": "person",
+    "assets": "asset",
+    "rotations": "rotation",
+    "escalation_policies": "escalation policy",
+}
 
 
 def facility_problems(doc: FacilityDocument, existing: Mapping[str, set[str]]) -> Problems:
@@ -35,7 +43,7 @@ def facility_problems(doc: FacilityDocument, existing: Mapping[str, set[str]]) -
 
     def check(path: str, kind: str, key: str) -> None:
         if key not in known[kind]:
-            problems.append(_problem(path, f"no {kind[:-1].replace('_', ' ')} with key {key!r}"))
+            problems.append(_problem(path, f"no {SINGULAR[kind]} with key {key!r}"))
 
     for i, site in enumerate(doc.sites):
         check(f"sites[{i}].organisation", "organisations", site.organisation)

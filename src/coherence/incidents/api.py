@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Query
 
 from coherence.access.api import CurrentPerson
-from coherence.http import ClockDep, SessionDep
+from coherence.http import ERROR_RESPONSES, ClockDep, SessionDep
 from coherence.incidents import service, views
 from coherence.incidents.domain import Kind, Status
 from coherence.incidents.schemas import (
@@ -23,7 +23,7 @@ from coherence.incidents.schemas import (
     TransitionRequest,
 )
 
-router = APIRouter(prefix="/api/v1", tags=["incidents"])
+router = APIRouter(prefix="/api/v1", tags=["incidents"], responses=ERROR_RESPONSES)
 REF = "Incident id or reference, e.g. 42 or INC-00042."
 
 

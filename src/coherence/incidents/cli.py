@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import typer
+from rich.text import Text
 
 from coherence import console
 from coherence.catalog.domain import IcsRole
@@ -24,8 +25,8 @@ def _show(detail: IncidentDetail, *, json: bool) -> None:
     if json:
         console.print_json(detail)
         return
+    console.out.print(Text(detail.reference, style="bold") + Text(f" {detail.title}"))
     console.out.print(
-        f"[bold]{detail.reference}[/] {detail.title}\n"
         f"  {detail.kind.value} | {detail.status.value} | {detail.severity.upper()} | "
         f"{detail.category} | asset {detail.asset} at {detail.site}\n"
         f"  playbook {detail.playbook or '-'} v{detail.playbook_version or '-'} | "

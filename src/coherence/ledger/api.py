@@ -9,10 +9,10 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from coherence.access.api import CurrentPerson
-from coherence.http import SessionDep
+from coherence.http import ERROR_RESPONSES, SessionDep
 from coherence.ledger import service
 
-router = APIRouter(prefix="/api/v1", tags=["ledger"])
+router = APIRouter(prefix="/api/v1", tags=["ledger"], responses=ERROR_RESPONSES)
 
 
 class LedgerEntryRead(BaseModel):

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 
 from coherence.access.api import CurrentPerson
 from coherence.documents import load_yaml_mapping
-from coherence.http import ClockDep, SessionDep
+from coherence.http import ERROR_RESPONSES, ClockDep, SessionDep
 from coherence.playbooks import service, views
 from coherence.playbooks.domain import glossary, standard_scheme
 from coherence.playbooks.schemas import (
@@ -18,7 +18,7 @@ from coherence.playbooks.schemas import (
     SeverityRead,
 )
 
-router = APIRouter(prefix="/api/v1", tags=["playbooks"])
+router = APIRouter(prefix="/api/v1", tags=["playbooks"], responses=ERROR_RESPONSES)
 
 YAML_BODY = {
     "requestBody": {

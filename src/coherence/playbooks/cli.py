@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.text import Text
 
 from coherence import console
 from coherence.documents import load_yaml_file
@@ -50,10 +51,13 @@ def show(
         return
     doc = playbook.document
     console.out.print(
-        f"[bold]{doc['title']}[/] ({playbook.key} v{playbook.version}, "
-        f"{doc['category']}, applies to {', '.join(doc['applies_to'])})"
+        Text(doc["title"], style="bold")
+        + Text(
+            f" ({playbook.key} v{playbook.version}, {doc['category']}, "
+            f"applies to {', '.join(doc['applies_to'])})"
+        )
     )
-    console.out.print(doc["summary"], markup=False)
+    console.out.print(doc["summary"])
     if doc.get("triggers"):
         console.print_table(
             "Triggers",
