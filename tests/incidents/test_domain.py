@@ -147,3 +147,9 @@ def test_references_parse(text: str, expected: int | None) -> None:
 
 def test_reference_round_trips() -> None:
     assert domain.parse_reference(domain.reference(42)) == 42
+
+
+def test_moving_back_and_forth_keeps_the_first_containment() -> None:
+    assert domain.stamp_to_set(Status.CONTAINED, {"contained_at": None}) == "contained_at"
+    assert domain.stamp_to_set(Status.CONTAINED, {"contained_at": T0}) is None
+    assert domain.stamp_to_set(Status.RESOLVED, {"resolved_at": T0}) == "resolved_at"

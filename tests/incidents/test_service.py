@@ -371,3 +371,65 @@ def test_vendor_notices_name_the_assets_own_vendor(
     assert notices
     assert all("Coldhead" in t.title and "Polar" not in t.title for t in notices)
     assert all(t.owner_role == "liaison_officer" and t.due_at for t in notices)
+
+
+def test_a_reopened_task_is_watched_again(
+    factory: sessionmaker[Session], clock: ManualClock
+) -> None:
+    incident_id = open_incident(factory, clock)
+    with session_scope(factory) as session:
+        service.acknowledge(session, clock=clock, ref=incident_id, actor="priya-raman")
+        task = service.get_or_raise(session, incident_id).tasks[0]
+        task_id, due_at = task.id, task.due_at
+        service.update_task(
+            session,
+            clock=clock,
+            task_id=task_id,
+            status=TaskStatus.DONE,
+            note="",
+            actor="priya-raman",
+        )
+    assert due_at is not None
+    clock.advance(due_at - clock.now() + timedelta(minutes=1))
+    fire_due_timers(factory, clock=clock)
+    with session_scope(factory) as session:
+        service.update_task(
+            session,
+            clock=clock,
+            task_id=task_id,
+            status=TaskStatus.OPEN,
+            note="reading was wrong",
+            actor="priya-raman",
+        )
+    fire_due_timers(factory, clock=clock)
+    with session_scope(factory) as session:
+        reopened = views.task_read(service.get_task_or_raise(session, task_id))
+    assert reopened.overdue
+
+
+def test_pages_carry_the_first_steps_hazards(
+    factory: sessionmaker[Session], clock: ManualClock
+) -> None:
+    incident_id = open_incident(
+        factory, clock, IncidentCreate(asset="ion-magnet", playbook="magnet-quench")
+    )
+    with session_scope(factory) as session:
+        page = session.scalars(
+            select(OutboxMessage).where(OutboxMessage.incident_id == incident_id)
+        ).first()
+    assert page is not None
+    assert "HAZARD:" in page.body
+
+
+def test_containment_time_counts_the_first_containment(
+    factory: sessionmaker[Session], clock: ManualClock
+) -> None:
+    incident_id = open_incident(factory, clock)
+    moves = [Status.ACKNOWLEDGED, Status.CONTAINED, Status.RECOVERING, Status.CONTAINED]
+    for target in moves:
+        clock.advance(timedelta(minutes=5))
+        with session_scope(factory) as session:
+            service.transition(session, clock=clock, ref=incident_id, target=target, actor="a")
+    with session_scope(factory) as session:
+        metrics = views.incident_read(service.get_or_raise(session, incident_id)).metrics
+    assert metrics["time_to_contain"] == 600.0

@@ -114,3 +114,18 @@ def test_invalid_playbooks_name_the_path(warmup: dict[str, Any], mutate: Any, pa
         service.validate(warmup, source="t")
     paths = [p["path"] for p in caught.value.details["problems"]]
     assert any(p.startswith(path) for p in paths), paths
+
+
+def test_init_again_never_undoes_a_local_edit(
+    factory: sessionmaker[Session], clock: ManualClock, warmup: dict[str, Any]
+) -> None:
+    with session_scope(factory) as session:
+        service.publish_library(session, clock=clock, actor="init")
+        edited = copy.deepcopy(warmup)
+        edited["summary"] = "Our fridge needs the vendor on site first."
+        service.publish(session, clock=clock, data=edited, actor="ops", source="local")
+        results = service.publish_library(session, clock=clock, actor="init")
+        assert not any(created for _row, created in results)
+        current = service.get_latest_or_raise(session, warmup["key"])
+        assert current.version == 2
+        assert current.document["summary"] == edited["summary"]

@@ -39,9 +39,10 @@ class ConsoleChannel:
     def send(self, message: OutgoingMessage) -> None:
         """Write the message to the console."""
         stream = self._stream or sys.stderr
+        body = "".join(f"    {line}\n" for line in message.body.splitlines())
         stream.write(
             f"[page #{message.message_id} via {message.channel} to {message.address}] "
-            f"{message.subject}\n"
+            f"{message.subject}\n{body}"
         )
         stream.flush()
 

@@ -79,6 +79,19 @@ def check_transition(current: Status, target: Status) -> None:
     )
 
 
+def stamp_to_set(target: Status, stamps: Mapping[str, datetime | None]) -> str | None:
+    """Return the timestamp entering ``target`` sets, or None if it was already set.
+
+    The first containment, recovery start and acknowledgement are what response metrics
+    measure, so moving back and forth does not overwrite them; resolution and closure are
+    cleared by a reopen and so always reflect the final ones.
+    """
+    name = STAMPS[target]
+    if target in (Status.RESOLVED, Status.CLOSED) or stamps.get(name) is None:
+        return name
+    return None
+
+
 def check_reopen(current: Status) -> None:
     """Raise Conflict unless the incident can be reopened."""
     if current not in REOPENABLE:

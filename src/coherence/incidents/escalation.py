@@ -161,7 +161,7 @@ def page(
         (t for t in incident.tasks if t.status == TaskStatus.OPEN.value and t.due_at),
         key=lambda t: (t.due_at, t.position),
     )
-    first = [(t.title, t.owner_role, t.due_at) for t in timed[:FIRST_STEPS_IN_PAGE]]
+    first = [(t.title, t.owner_role, t.due_at, t.hazard) for t in timed[:FIRST_STEPS_IN_PAGE]]
     seen: set[int] = set()
     for person in people:
         if person.id in seen:

@@ -24,10 +24,10 @@ def body(
     site: str,
     severity: str,
     detected_at: datetime,
-    first_steps: Sequence[tuple[str, str, datetime | None]],
+    first_steps: Sequence[tuple[str, str, datetime | None, str | None]],
     why: str,
 ) -> str:
-    """Return the page body: what, where, the first steps with due times, how to acknowledge."""
+    """Return the page body: what, where, first steps with due times and hazards, how to ack."""
     ref = reference(incident_id)
     lines = [
         f"{KIND_PREFIX[kind]}{ref}: {title}",
@@ -36,8 +36,10 @@ def body(
     ]
     if first_steps:
         lines.append("First steps:")
-        for title_, role, due in first_steps:
+        for title_, role, due, hazard in first_steps:
             due_text = f" (due {due:%H:%M} UTC)" if due else ""
             lines.append(f"  - {title_} [{role}]{due_text}")
+            if hazard:
+                lines.append(f"    HAZARD: {hazard}")
     lines.append(f"Acknowledge: coherence incident ack {ref}")
     return "\n".join(lines)

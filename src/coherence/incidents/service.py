@@ -233,7 +233,11 @@ def transition(
             )
     now = clock.now()
     incident.status = target.value
-    setattr(incident, domain.STAMPS[target], now)
+    stamp = domain.stamp_to_set(
+        target, {name: getattr(incident, name) for name in domain.STAMPS.values()}
+    )
+    if stamp is not None:
+        setattr(incident, stamp, now)
     incident.updated_at = now
     if current == Status.DETECTED:
         timers_service.cancel(session, incident_id=incident.id, kind=TimerKind.ACK_ESCALATION)
@@ -390,6 +394,17 @@ def update_task(
     task.note = note or task.note
     if status == TaskStatus.OPEN:
         task.completed_at = task.completed_by = None
+        task.overdue_at = None
+        if task.due_at is not None:
+            # A reopened task is watched again: overdue at once if its time has passed.
+            timers_service.schedule(
+                session,
+                clock=clock,
+                kind=TimerKind.TASK_DUE,
+                due_at=max(task.due_at, now),
+                incident_id=incident.id,
+                task_id=task.id,
+            )
         entry_type = EntryType.TASK_REOPENED
     else:
         task.completed_at, task.completed_by = now, actor

@@ -105,17 +105,33 @@ def library_sources() -> list[tuple[str, str]]:
 def publish_library(
     session: Session, *, clock: Clock, actor: str
 ) -> list[tuple[PlaybookVersion, bool]]:
-    """Publish every shipped playbook that is new or changed."""
-    return [
-        publish(
-            session,
-            clock=clock,
-            data=load_yaml_mapping(text, source=name),
-            actor=actor,
-            source=name,
+    """Publish each shipped playbook whose text was never published before.
+
+    A shipped version already stored at any point is skipped, so running `coherence init`
+    again never undoes a facility's own edit of a shipped playbook.
+    """
+    results = []
+    for name, text in library_sources():
+        document = validate(load_yaml_mapping(text, source=name), source=name)
+        digest = content_hash(document)
+        seen = [
+            row for row in repository.history(session, document.key) if row.content_hash == digest
+        ]
+        if seen:
+            current = repository.latest(session, document.key)
+            assert current is not None
+            results.append((current, False))
+            continue
+        results.append(
+            publish(
+                session,
+                clock=clock,
+                data=document.model_dump(mode="json"),
+                actor=actor,
+                source=name,
+            )
         )
-        for name, text in library_sources()
-    ]
+    return results
 
 
 def get_latest_or_raise(session: Session, key: str) -> PlaybookVersion:
