@@ -241,3 +241,24 @@ def test_the_server_log_never_shows_a_token() -> None:
     RedactTokens().filter(record)
     assert "coh_Secret" not in record.getMessage()
     assert "coh_[redacted]" in record.getMessage()
+
+
+def test_ledger_and_people_text_print_literally(run: Run) -> None:
+    run("init", "--sample")
+    ref = json.loads(
+        run(
+            "incident",
+            "open",
+            "--asset",
+            "fridge-1",
+            "--playbook",
+            "dilution-refrigerator-warm-up",
+            "--json",
+        ).stdout
+    )["reference"]
+    run("incident", "note", ref, "Vendor says [/V3] and [bold]x[/bold]")
+    assert "[/V3]" in run("incident", "timeline", ref).output
+    entries = json.loads(run("ledger", "list", "--incident", ref, "--json").stdout)
+    assert entries[0]["type"] == "incident:opened"
+    assert [e["seq"] for e in entries] == sorted(e["seq"] for e in entries)
+    assert "no incident" in run("ledger", "list", "--incident", "INC-4242", code=1).output

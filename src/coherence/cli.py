@@ -21,6 +21,7 @@ from coherence.documents import load_yaml_file
 from coherence.errors import NotFound
 from coherence.incidents.cli import app as incident_app
 from coherence.incidents.cli import tasks_app
+from coherence.ledger.cli import app as ledger_app
 from coherence.migrations import runner
 from coherence.playbooks import service as playbooks_service
 from coherence.playbooks.cli import app as playbook_app
@@ -40,6 +41,7 @@ app.add_typer(playbook_app, name="playbook")
 app.add_typer(incident_app, name="incident")
 app.add_typer(tasks_app, name="task")
 app.add_typer(token_app, name="token")
+app.add_typer(ledger_app, name="ledger")
 app.add_typer(worker_app, name="worker")
 
 TOKEN_PATTERN = re.compile(r"coh_[A-Za-z0-9_\-]+")

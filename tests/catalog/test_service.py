@@ -104,6 +104,8 @@ def test_every_problem_is_listed_and_nothing_is_written(
             "assets[0].depends_on[0].needs",
         ),
         (lambda d: d.update(surprise=1), "surprise"),
+        (lambda d: d["sites"][0].update(timezone="Mars/Olympus_Mons"), "sites[0].timezone"),
+        (lambda d: d["sites"][0].update(timezone="x" * 500), "sites[0].timezone"),
         (lambda d: d["rotations"][0].update(role="scribe"), "rotations[0].members[0]"),
         (lambda d: d["sites"][0].update(key="Not A Key!"), "sites[0].key"),
         (
@@ -149,3 +151,23 @@ def test_on_call_follows_the_rotation(
         assert day is not None
         assert night is not None
         assert day.key != night.key
+
+
+def test_a_cycle_through_stored_assets_is_refused(
+    factory: sessionmaker[Session], clock: ManualClock, sample: dict[str, Any]
+) -> None:
+    load(factory, clock, sample)
+    stored = next(a for a in sample["assets"] if a.get("depends_on"))
+    needed = stored["depends_on"][0]["assets"][0]
+    closing_the_loop = {
+        "assets": [
+            {
+                **next(a for a in sample["assets"] if a["key"] == needed),
+                "depends_on": [{"assets": [stored["key"]]}],
+            }
+        ]
+    }
+    before = counts(factory)
+    with pytest.raises(ValidationFailed, match="cycle"):
+        load(factory, clock, closing_the_loop)
+    assert counts(factory) == before

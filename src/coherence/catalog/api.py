@@ -69,14 +69,13 @@ def on_call(
     """Who the rotations put on call for a role at a site."""
     site_row = service.get_site_or_raise(session, site)
     moment = at or clock.now()
-    person = service.on_call(session, site=site_row, role=role, at=moment)
-    rotation = ", ".join(
-        r.key
-        for r in service.list_rotations(session)
-        if r.role == role.value and r.site_id == site_row.id
-    )
+    found = service.on_call_with_rotation(session, site=site_row, role=role, at=moment)
     return OnCallRead(
-        site=site, role=role, rotation=rotation, person=person.key if person else None, at=moment
+        site=site,
+        role=role,
+        rotation=found[1].key if found else None,
+        person=found[0].key if found else None,
+        at=moment,
     )
 
 

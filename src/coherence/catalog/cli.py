@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
@@ -98,18 +98,19 @@ def oncall(
     json: bool = console.JSON_OPTION,
 ) -> None:
     """Show who is on call for every incident role at a site."""
-    moment = at.replace(tzinfo=at.tzinfo or console.clock().now().tzinfo) if at else None
+    when = (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(UTC) if at else None
     with console.session() as session:
         site_row = service.get_site_or_raise(session, site)
-        when = moment or console.clock().now()
+        when = when or console.clock().now()
         rows = []
         for role in IcsRole:
-            person = service.on_call(session, site=site_row, role=role, at=when)
+            found = service.on_call_with_rotation(session, site=site_row, role=role, at=when)
             rows.append(
                 {
                     "role": role.value,
-                    "person": person.key if person else None,
-                    "name": person.name if person else None,
+                    "person": found[0].key if found else None,
+                    "name": found[0].name if found else None,
+                    "rotation": found[1].key if found else None,
                 }
             )
     if json:
@@ -117,6 +118,6 @@ def oncall(
         return
     console.print_table(
         f"On call at {site} ({when:%Y-%m-%d %H:%M} UTC)",
-        ["role", "person", "name"],
-        [(r["role"], r["person"], r["name"]) for r in rows],
+        ["role", "person", "name", "rotation"],
+        [(r["role"], r["person"], r["name"], r["rotation"]) for r in rows],
     )

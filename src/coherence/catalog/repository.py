@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 from coherence.catalog.models import (
     Asset,
     DependencyGroup,
+    DependencyMember,
     EscalationPolicy,
     Organisation,
     Person,
@@ -40,7 +41,9 @@ def list_all(session: Session, model: type[Keyed]) -> Sequence[Keyed]:
 def list_assets(session: Session, *, site_key: str | None = None) -> Sequence[Asset]:
     """Return assets with their dependencies loaded, optionally for one site."""
     query = select(Asset).options(
-        selectinload(Asset.dependency_groups).selectinload(DependencyGroup.members),
+        selectinload(Asset.dependency_groups)
+        .selectinload(DependencyGroup.members)
+        .selectinload(DependencyMember.asset),
         selectinload(Asset.vendors),
     )
     if site_key is not None:
@@ -79,3 +82,11 @@ def people_in_organisations_of_kind(session: Session, kind: str) -> Sequence[Per
 def people_by_ids(session: Session, ids: Sequence[int]) -> Sequence[Person]:
     """Return people with the given ids."""
     return session.scalars(select(Person).where(Person.id.in_(ids))).all()
+
+
+def dependency_edges(session: Session) -> dict[str, list[str]]:
+    """Return every stored dependency as ``asset key -> keys it depends on``."""
+    edges: dict[str, list[str]] = {}
+    for asset in list_assets(session):
+        edges[asset.key] = [m.asset.key for g in asset.dependency_groups for m in g.members]
+    return edges

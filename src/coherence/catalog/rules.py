@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from coherence.catalog.domain import find_dependency_cycle
 from coherence.catalog.schemas import FacilityDocument
@@ -18,10 +18,15 @@ SINGULAR = {
 }
 
 
-def facility_problems(doc: FacilityDocument, existing: Mapping[str, set[str]]) -> Problems:
+def facility_problems(
+    doc: FacilityDocument,
+    existing: Mapping[str, set[str]],
+    stored_edges: Mapping[str, Sequence[str]] | None = None,
+) -> Problems:
     """List every dangling reference, duplicate key and dependency cycle in ``doc``.
 
-    ``existing`` holds keys already stored, by kind, so a file may refer to them.
+    ``existing`` holds keys already stored, by kind, so a file may refer to them;
+    ``stored_edges`` the stored dependencies, so a cycle through stored assets is found too.
     """
     problems: Problems = []
     known: dict[str, set[str]] = {}
@@ -97,7 +102,10 @@ def facility_problems(doc: FacilityDocument, existing: Mapping[str, set[str]]) -
                     )
                 )
 
-    edges = {a.key: [m for g in a.depends_on for m in g.assets] for a in doc.assets}
+    edges = {
+        **(stored_edges or {}),
+        **{a.key: [m for g in a.depends_on for m in g.assets] for a in doc.assets},
+    }
     cycle = find_dependency_cycle(edges)
     if cycle:
         problems.append(_problem("assets", f"dependency cycle: {' -> '.join(cycle)}"))

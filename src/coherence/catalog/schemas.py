@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
 from coherence.catalog.domain import (
     AssetKind,
@@ -36,8 +44,19 @@ class SiteSpec(StrictDocument):
     key: Key
     name: Name
     organisation: Key
-    timezone: str = "UTC"
+    timezone: str = Field("UTC", max_length=64, description="IANA zone, e.g. Europe/Berlin.")
     escalation_policy: Key | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r}; use an IANA name such as Europe/Berlin"
+            ) from None
+        return value
 
 
 class ContactSpec(StrictDocument):
@@ -175,6 +194,6 @@ class OnCallRead(BaseModel):
 
     site: str
     role: IcsRole
-    rotation: str
+    rotation: str | None = Field(description="The rotation that supplied the person.")
     person: str | None
     at: datetime

@@ -34,7 +34,7 @@ def load_facility(
     """Validate a whole facility document and upsert it; on any problem write nothing."""
     doc = validate_document(FacilityDocument, data, source=source)
     existing = {kind: repository.all_keys(session, model) for kind, model in KIND_MODELS.items()}
-    problems = facility_problems(doc, existing)
+    problems = facility_problems(doc, existing, repository.dependency_edges(session))
     if problems:
         raise problems_error(source, problems)
     report = FacilityWriter(session).write(doc)
@@ -75,6 +75,14 @@ def get_person_or_raise(session: Session, key: str, *, field: str = "person") ->
 
 def on_call(session: Session, *, site: Site, role: IcsRole, at: datetime) -> Person | None:
     """Return who is on call for ``role`` at ``site``: the site's rotation, else any site's."""
+    found = on_call_with_rotation(session, site=site, role=role, at=at)
+    return found[0] if found else None
+
+
+def on_call_with_rotation(
+    session: Session, *, site: Site, role: IcsRole, at: datetime
+) -> tuple[Person, Rotation] | None:
+    """Return who is on call for ``role`` at ``site`` and the rotation that put them there."""
     for rotations in (
         repository.rotations_for(session, site_id=site.id, role=role.value),
         repository.rotations_for_role(session, role=role.value),
@@ -82,7 +90,8 @@ def on_call(session: Session, *, site: Site, role: IcsRole, at: datetime) -> Per
         for rotation in rotations:
             member_id = on_call_member(_shape(rotation), at)
             if member_id is not None:
-                return next(m.person for m in rotation.members if m.person_id == member_id)
+                person = next(m.person for m in rotation.members if m.person_id == member_id)
+                return person, rotation
     return None
 
 

@@ -74,7 +74,12 @@ def render(
 ) -> Response:
     """Render a page with the signed-in person, an optional error and the security headers."""
     templates: Jinja2Templates = request.app.state.web_templates
-    context = {"person": person, "error": None, **context}
+    context = {
+        "person": person,
+        "error": None,
+        "session_hours": f"{request.app.state.settings.session_hours:g}",
+        **context,
+    }
     return templates.TemplateResponse(
         request, name, context, status_code=status_code, headers=SECURITY_HEADERS
     )
