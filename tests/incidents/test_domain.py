@@ -153,3 +153,24 @@ def test_moving_back_and_forth_keeps_the_first_containment() -> None:
     assert domain.stamp_to_set(Status.CONTAINED, {"contained_at": None}) == "contained_at"
     assert domain.stamp_to_set(Status.CONTAINED, {"contained_at": T0}) is None
     assert domain.stamp_to_set(Status.RESOLVED, {"resolved_at": T0}) == "resolved_at"
+
+
+def test_classification_falls_back_to_the_playbook_and_names_missing_fields() -> None:
+    from coherence.errors import ValidationFailed
+    from coherence.playbooks.domain import standard_scheme
+
+    scheme = standard_scheme()
+    defaults = ("cryogenic", "major", "high")
+    picked = domain.classify(
+        scheme, category=None, impact=None, urgency="immediate", defaults=defaults
+    )
+    assert (picked.category, picked.impact, picked.urgency) == ("cryogenic", "major", "immediate")
+    assert picked.severity == scheme.severity_for(impact="major", urgency="immediate")
+    for kwargs, field in (
+        ({"category": None, "impact": "major", "urgency": "high"}, "category"),
+        ({"category": "vacuum", "impact": None, "urgency": "high"}, "impact"),
+        ({"category": "vacuum", "impact": "major", "urgency": None}, "urgency"),
+    ):
+        with pytest.raises(ValidationFailed) as caught:
+            domain.classify(scheme, defaults=None, **kwargs)
+        assert caught.value.field == field

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from coherence.errors import Conflict
+from coherence.errors import Conflict, ValidationFailed
+from coherence.playbooks.domain import ClassificationScheme, Severity
 
 
 class Status(StrEnum):
@@ -60,6 +61,41 @@ STAMPS: Mapping[Status, str] = {
     Status.RESOLVED: "resolved_at",
     Status.CLOSED: "closed_at",
 }
+
+
+@dataclass(frozen=True)
+class Classification:
+    """What kind of incident this is and how bad."""
+
+    category: str
+    impact: str
+    urgency: str
+    severity: Severity
+
+
+def classify(
+    scheme: ClassificationScheme,
+    *,
+    category: str | None,
+    impact: str | None,
+    urgency: str | None,
+    defaults: tuple[str, str, str] | None,
+) -> Classification:
+    """Classify from what was asked, falling back to the playbook's (category, impact, urgency)."""
+    default_category, default_impact, default_urgency = defaults or (None, None, None)
+    category = category or default_category
+    if category is None:
+        raise ValidationFailed("name a playbook or a category", field="category")
+    scheme.category(category)
+    impact = impact or default_impact
+    urgency = urgency or default_urgency
+    if impact is None or urgency is None:
+        raise ValidationFailed(
+            "without a playbook, give both impact and urgency",
+            field="impact" if impact is None else "urgency",
+        )
+    severity = scheme.severity_for(impact=impact, urgency=urgency)
+    return Classification(category, impact, urgency, severity)
 
 
 def check_transition(current: Status, target: Status) -> None:

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from coherence.catalog import service as catalog_service
 from coherence.catalog.domain import INCIDENT_STAFFING, IcsRole
-from coherence.catalog.models import Person
+from coherence.catalog.models import Person, Site
 from coherence.clock import Clock
 from coherence.errors import NotFound, ValidationFailed
 from coherence.incidents import domain, escalation, repository
@@ -44,38 +44,26 @@ def open_incident(
             field="playbook",
         )
     scheme = standard_scheme()
-    category = request.category or (playbook.category if playbook else None)
-    if category is None:
-        raise ValidationFailed("name a playbook or a category", field="category")
-    scheme.category(category)
-    impact = request.impact or (playbook.impact if playbook else None)
-    urgency = request.urgency or (playbook.urgency if playbook else None)
-    if impact is None or urgency is None:
-        raise ValidationFailed(
-            "without a playbook, give both impact and urgency",
-            field="impact" if impact is None else "urgency",
-        )
-    severity = scheme.severity_for(impact=impact, urgency=urgency)
+    classified = domain.classify(
+        scheme,
+        category=request.category,
+        impact=request.impact,
+        urgency=request.urgency,
+        defaults=(playbook.category, playbook.impact, playbook.urgency) if playbook else None,
+    )
     if request.occurred_at is not None and request.occurred_at > now:
         raise ValidationFailed("occurred_at is in the future", field="occurred_at")
-    policy_key = (playbook.escalation_policy if playbook else None) or (
-        asset.site.escalation_policy.key if asset.site.escalation_policy else None
-    )
-    if policy_key and catalog_service.escalation_levels_by_key(session, policy_key) is None:
-        raise ValidationFailed(
-            f"playbook names escalation policy {policy_key!r}, which this facility lacks",
-            field="playbook",
-        )
+    policy_key = _escalation_policy(session, asset.site, playbook)
 
     incident = Incident(
         title=request.title or (f"{playbook.title}: {asset.name}" if playbook else asset.name),
         summary=request.summary,
         kind=request.kind.value,
         status=Status.DETECTED.value,
-        category=category,
-        impact=impact,
-        urgency=urgency,
-        severity=severity.key,
+        category=classified.category,
+        impact=classified.impact,
+        urgency=classified.urgency,
+        severity=classified.severity.key,
         asset_id=asset.id,
         site_id=asset.site_id,
         playbook_key=playbook_row.key if playbook_row else None,
@@ -96,9 +84,9 @@ def open_incident(
         incident,
         playbook,
         holders,
-        scheme.checklist(category=category, severity=severity.key)
+        scheme.checklist(category=classified.category, severity=classified.severity.key)
         if playbook is None
-        else list(severity.checklist),
+        else list(classified.severity.checklist),
     )
     if playbook is not None:
         escalation.add_notice_tasks(session, clock, incident, playbook)
@@ -114,10 +102,10 @@ def open_incident(
             "kind": incident.kind,
             "asset": asset.key,
             "site": asset.site.key,
-            "category": category,
-            "impact": impact,
-            "urgency": urgency,
-            "severity": severity.key,
+            "category": classified.category,
+            "impact": classified.impact,
+            "urgency": classified.urgency,
+            "severity": classified.severity.key,
             "playbook": incident.playbook_key,
             "playbook_version": incident.playbook_version,
             "roles": {role: person.key for role, person in holders.items()},
@@ -126,6 +114,20 @@ def open_incident(
     )
     escalation.page_on_open(session, clock, incident, playbook, actor=actor)
     return incident
+
+
+def _escalation_policy(
+    session: Session, site: Site, playbook: PlaybookDocument | None
+) -> str | None:
+    key = (playbook.escalation_policy if playbook else None) or (
+        site.escalation_policy.key if site.escalation_policy else None
+    )
+    if key and catalog_service.escalation_levels_by_key(session, key) is None:
+        raise ValidationFailed(
+            f"playbook names escalation policy {key!r}, which this facility lacks",
+            field="playbook",
+        )
+    return key
 
 
 def _staff(session: Session, incident: Incident, now: datetime) -> dict[str, Person]:
