@@ -17,6 +17,7 @@ from fastapi import FastAPI
 
 import coherence
 from coherence.cli import app as cli_app
+from coherence.http import ERROR_RESPONSES, ErrorBody
 from coherence.incidents.domain import METRIC_DESCRIPTIONS, TRANSITIONS
 from coherence.ledger.domain import EntryType
 from coherence.playbooks.domain import standard_scheme
@@ -159,6 +160,13 @@ def test_api_md_lists_no_route_that_does_not_exist() -> None:
     assert listed
     unknown = sorted(listed - _api_routes())
     assert not unknown, f"docs/api.md lists routes that do not exist: {unknown}"
+
+
+def test_every_error_body_key_and_declared_status_is_in_api_md() -> None:
+    text = _read(DOCS / "api.md")
+    missing = [f"`{key}`" for key in ErrorBody.model_fields if f"| `{key}` |" not in text]
+    missing += [str(status) for status in ERROR_RESPONSES if f"| {status} |" not in text]
+    assert not missing, f"docs/api.md does not explain {missing}"
 
 
 def test_readme_has_both_quick_start_commands_verbatim() -> None:

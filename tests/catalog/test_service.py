@@ -171,3 +171,17 @@ def test_a_cycle_through_stored_assets_is_refused(
     with pytest.raises(ValidationFailed, match="cycle"):
         load(factory, clock, closing_the_loop)
     assert counts(factory) == before
+
+
+def test_rotations_are_checked_against_stored_peoples_roles(
+    factory: sessionmaker[Session], clock: ManualClock, sample: dict[str, Any]
+) -> None:
+    load(factory, clock, sample)
+    rotation = {
+        **sample["rotations"][0],
+        "key": "extra",
+        "role": "scribe",
+        "members": ["amara-osei"],
+    }
+    with pytest.raises(ValidationFailed, match="not in their roles"):
+        load(factory, clock, {"rotations": [rotation]})

@@ -22,11 +22,13 @@ def facility_problems(
     doc: FacilityDocument,
     existing: Mapping[str, set[str]],
     stored_edges: Mapping[str, Sequence[str]] | None = None,
+    stored_roles: Mapping[str, Sequence[str]] | None = None,
 ) -> Problems:
     """List every dangling reference, duplicate key and dependency cycle in ``doc``.
 
     ``existing`` holds keys already stored, by kind, so a file may refer to them;
-    ``stored_edges`` the stored dependencies, so a cycle through stored assets is found too.
+    ``stored_edges`` the stored dependencies, so a cycle through stored assets is found too;
+    ``stored_roles`` the roles of stored people, so rotations are checked against them.
     """
     problems: Problems = []
     known: dict[str, set[str]] = {}
@@ -75,12 +77,15 @@ def facility_problems(
                         f"needs {group.needs} but the group lists {len(group.assets)} asset(s)",
                     )
                 )
-    roles_of = {person.key: person.roles for person in doc.people}
+    roles_of: dict[str, Sequence[str]] = {
+        **(stored_roles or {}),
+        **{person.key: [role.value for role in person.roles] for person in doc.people},
+    }
     for i, rotation in enumerate(doc.rotations):
         check(f"rotations[{i}].site", "sites", rotation.site)
         for k, member in enumerate(rotation.members):
             check(f"rotations[{i}].members[{k}]", "people", member)
-            if member in roles_of and rotation.role not in roles_of[member]:
+            if member in roles_of and rotation.role.value not in roles_of[member]:
                 problems.append(
                     _problem(
                         f"rotations[{i}].members[{k}]",

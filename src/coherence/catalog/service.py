@@ -34,7 +34,12 @@ def load_facility(
     """Validate a whole facility document and upsert it; on any problem write nothing."""
     doc = validate_document(FacilityDocument, data, source=source)
     existing = {kind: repository.all_keys(session, model) for kind, model in KIND_MODELS.items()}
-    problems = facility_problems(doc, existing, repository.dependency_edges(session))
+    problems = facility_problems(
+        doc,
+        existing,
+        stored_edges=repository.dependency_edges(session),
+        stored_roles={p.key: list(p.roles) for p in repository.list_all(session, Person)},
+    )
     if problems:
         raise problems_error(source, problems)
     report = FacilityWriter(session).write(doc)

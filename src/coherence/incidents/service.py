@@ -397,7 +397,7 @@ def update_task(
     if status == TaskStatus.OPEN:
         task.completed_at = task.completed_by = None
         task.overdue_at = None
-        if task.due_at is not None:
+        if task.due_at is not None and Status(incident.status) in domain.OPEN_STATUSES:
             # A reopened task is watched again: overdue at once if its time has passed.
             timers_service.schedule(
                 session,
