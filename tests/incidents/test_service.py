@@ -433,3 +433,35 @@ def test_containment_time_counts_the_first_containment(
     with session_scope(factory) as session:
         metrics = views.incident_read(service.get_or_raise(session, incident_id)).metrics
     assert metrics["time_to_contain"] == 600.0
+
+
+def test_tasks_reopened_after_resolution_are_not_chased(
+    factory: sessionmaker[Session], clock: ManualClock
+) -> None:
+    incident_id = open_incident(factory, clock)
+    with session_scope(factory) as session:
+        service.acknowledge(session, clock=clock, ref=incident_id, actor="priya-raman")
+        task_id = service.get_or_raise(session, incident_id).tasks[0].id
+        service.update_task(
+            session,
+            clock=clock,
+            task_id=task_id,
+            status=TaskStatus.DONE,
+            note="",
+            actor="priya-raman",
+        )
+        service.transition(
+            session, clock=clock, ref=incident_id, target=Status.RESOLVED, actor="amara-osei"
+        )
+        service.update_task(
+            session,
+            clock=clock,
+            task_id=task_id,
+            status=TaskStatus.OPEN,
+            note="follow-up",
+            actor="amara-osei",
+        )
+    clock.advance(timedelta(days=2))
+    fire_due_timers(factory, clock=clock)
+    with session_scope(factory) as session:
+        assert not views.task_read(service.get_task_or_raise(session, task_id)).overdue
