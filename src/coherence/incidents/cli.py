@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 import typer
 from rich.text import Text
+from sqlalchemy.orm import Session
 
 from coherence import console
 from coherence.catalog.domain import IcsRole
 from coherence.errors import ValidationFailed
 from coherence.incidents import service, views
 from coherence.incidents.domain import OPEN_STATUSES, Kind, Status, TaskStatus
+from coherence.incidents.models import Incident
 from coherence.incidents.schemas import IncidentCreate, IncidentDetail, TaskRead
 
 app = typer.Typer(
@@ -35,6 +38,13 @@ def _show(detail: IncidentDetail, *, json: bool) -> None:
     )
     console.print_table("Roles", ["role", "person"], sorted(detail.roles.items()))
     _tasks_table(detail.tasks)
+
+
+def _apply(change: Callable[[Session], Incident], *, json: bool) -> None:
+    """Run one state change in its own transaction, then show the incident as it now stands."""
+    with console.session() as session:
+        detail = views.incident_detail(change(session))
+    _show(detail, json=json)
 
 
 def _tasks_table(tasks: list[TaskRead]) -> None:
@@ -98,12 +108,12 @@ def open_incident(
         kind=kind,
         occurred_at=_parse_time(occurred_at, "occurred_at"),
     )
-    with console.session() as session:
-        incident = service.open_incident(
+    _apply(
+        lambda session: service.open_incident(
             session, clock=console.clock(), request=request, actor=console.actor(as_person)
-        )
-        detail = views.incident_detail(incident)
-    _show(detail, json=json)
+        ),
+        json=json,
+    )
 
 
 @app.command("list")
@@ -156,13 +166,12 @@ def ack(
     ref: str = REF, as_person: str | None = console.AS_OPTION, json: bool = console.JSON_OPTION
 ) -> None:
     """Acknowledge an incident; escalation stops."""
-    with console.session() as session:
-        detail = views.incident_detail(
-            service.acknowledge(
-                session, clock=console.clock(), ref=ref, actor=console.actor(as_person)
-            )
-        )
-    _show(detail, json=json)
+    _apply(
+        lambda session: service.acknowledge(
+            session, clock=console.clock(), ref=ref, actor=console.actor(as_person)
+        ),
+        json=json,
+    )
 
 
 @app.command("transition")
@@ -175,18 +184,17 @@ def transition(
     json: bool = console.JSON_OPTION,
 ) -> None:
     """Move an incident to another phase (illegal moves are refused, naming the legal ones)."""
-    with console.session() as session:
-        detail = views.incident_detail(
-            service.transition(
-                session,
-                clock=console.clock(),
-                ref=ref,
-                target=status,
-                actor=console.actor(as_person),
-                note=note,
-            )
-        )
-    _show(detail, json=json)
+    _apply(
+        lambda session: service.transition(
+            session,
+            clock=console.clock(),
+            ref=ref,
+            target=status,
+            actor=console.actor(as_person),
+            note=note,
+        ),
+        json=json,
+    )
 
 
 @app.command("reopen")
@@ -198,17 +206,16 @@ def reopen(
     json: bool = console.JSON_OPTION,
 ) -> None:
     """Reopen a resolved or closed incident."""
-    with console.session() as session:
-        detail = views.incident_detail(
-            service.reopen(
-                session,
-                clock=console.clock(),
-                ref=ref,
-                reason=reason,
-                actor=console.actor(as_person),
-            )
-        )
-    _show(detail, json=json)
+    _apply(
+        lambda session: service.reopen(
+            session,
+            clock=console.clock(),
+            ref=ref,
+            reason=reason,
+            actor=console.actor(as_person),
+        ),
+        json=json,
+    )
 
 
 @app.command("assign")
@@ -221,18 +228,17 @@ def assign(
     json: bool = console.JSON_OPTION,
 ) -> None:
     """Give an ICS role on the incident to a person (they are paged)."""
-    with console.session() as session:
-        detail = views.incident_detail(
-            service.assign_role(
-                session,
-                clock=console.clock(),
-                ref=ref,
-                role=role,
-                person_key=person,
-                actor=console.actor(as_person),
-            )
-        )
-    _show(detail, json=json)
+    _apply(
+        lambda session: service.assign_role(
+            session,
+            clock=console.clock(),
+            ref=ref,
+            role=role,
+            person_key=person,
+            actor=console.actor(as_person),
+        ),
+        json=json,
+    )
 
 
 @app.command("note")
