@@ -84,12 +84,15 @@ def format_location(location: Sequence[int | str]) -> str:
     return path or "(document)"
 
 
+# Discriminated unions put the tag (e.g. "threshold") into the error path; it only confuses.
+TRIGGER_TAGS = frozenset({"threshold", "rate", "state", "bits", "absence", "anomaly"})
+
+
 def validation_problems(exc: PydanticValidationError) -> list[dict[str, str]]:
     """List each problem in a pydantic error as ``{"path", "message"}``."""
     problems = []
     for error in exc.errors(include_url=False):
-        # Discriminated unions add the tag (e.g. "threshold") to the path; it only confuses.
-        location = [part for part in error["loc"] if part not in {"threshold", "rate", "state"}]
+        location = [part for part in error["loc"] if part not in TRIGGER_TAGS]
         problems.append({"path": format_location(location), "message": error["msg"]})
     return problems
 

@@ -38,9 +38,29 @@ class ThresholdTrigger(StrictDocument):
     operator: Operator
     value: float
     hold_seconds: float = Field(0, ge=0, le=86_400)
+    clear_value: float | None = Field(
+        None,
+        description="Clears only once the metric is back past this (hysteresis); "
+        "default: the firing value.",
+    )
+    clear_hold_seconds: float = Field(0, ge=0, le=86_400)
     impact: str | None = None
     urgency: str | None = None
     description: str = ""
+
+    @model_validator(mode="after")
+    def _clear_value_on_the_safe_side(self) -> ThresholdTrigger:
+        if self.clear_value is None:
+            return self
+        above = self.operator in (Operator.GT, Operator.GE)
+        if (above and self.clear_value > self.value) or (
+            not above and self.clear_value < self.value
+        ):
+            raise ValueError(
+                f"clear_value {self.clear_value:g} must be on the normal side of "
+                f"{self.operator.value} {self.value:g}, or the alarm could never clear"
+            )
+        return self
 
 
 class RateTrigger(StrictDocument):
@@ -70,7 +90,52 @@ class StateTrigger(StrictDocument):
     description: str = ""
 
 
-Trigger = Annotated[ThresholdTrigger | RateTrigger | StateTrigger, Field(discriminator="kind")]
+class BitsTrigger(StrictDocument):
+    """Fires when any bit of ``mask`` is set in an integer status word (e.g. alarm bits)."""
+
+    kind: Literal["bits"]
+    key: Key
+    metric: Key
+    mask: int = Field(gt=0, lt=2**63)
+    hold_seconds: float = Field(0, ge=0, le=86_400)
+    impact: str | None = None
+    urgency: str | None = None
+    description: str = ""
+
+
+class AbsenceTrigger(StrictDocument):
+    """Fires when a metric has sent nothing for ``silence_seconds`` (a silent sensor)."""
+
+    kind: Literal["absence"]
+    key: Key
+    metric: Key
+    silence_seconds: float = Field(gt=0, le=7 * 86_400)
+    impact: str | None = None
+    urgency: str | None = None
+    description: str = ""
+
+
+class AnomalyTrigger(StrictDocument):
+    """Fires when a value leaves its own series' baseline by ``threshold`` robust deviations."""
+
+    kind: Literal["anomaly"]
+    key: Key
+    metric: Key
+    direction: Literal["high", "low", "both"] = "both"
+    threshold: float = Field(5.0, gt=0, le=100, description="Deviations from the baseline.")
+    half_life_samples: float = Field(
+        50, ge=2, le=100_000, description="How quickly the baseline follows the series."
+    )
+    min_samples: int = Field(30, ge=3, le=100_000, description="Learn before judging.")
+    impact: str | None = None
+    urgency: str | None = None
+    description: str = ""
+
+
+Trigger = Annotated[
+    ThresholdTrigger | RateTrigger | StateTrigger | BitsTrigger | AbsenceTrigger | AnomalyTrigger,
+    Field(discriminator="kind"),
+]
 
 
 class NotificationRule(StrictDocument):

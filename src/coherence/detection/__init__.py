@@ -1,0 +1,1 @@
+"""Detection: telemetry in, playbook rules evaluated, signals de-duplicated into incidents."""
