@@ -15,6 +15,8 @@ from coherence.catalog.api import router as catalog_router
 from coherence.clock import Clock, SystemClock
 from coherence.comms.channels import Channel, ConsoleChannel
 from coherence.db import ensure_migrated, make_engine, make_session_factory
+from coherence.detection.api import router as detection_router
+from coherence.detection.pipeline import Pipeline
 from coherence.http import BodySizeLimit, install_error_handlers
 from coherence.incidents.api import router as incidents_router
 from coherence.ledger.api import router as ledger_router
@@ -49,9 +51,11 @@ def create_app(
     clock = clock or SystemClock()
     session_factory = make_session_factory(engine)
     console = ConsoleChannel()
+    pipeline = Pipeline(session_factory, clock=clock)
     workers = EmbeddedWorkers(
         session_factory,
         clock=clock,
+        pipeline=pipeline,
         channels=channels or {},
         fallback=console,
         interval=settings.worker_interval_seconds,
@@ -79,6 +83,7 @@ def create_app(
     app.state.session_factory = session_factory
     app.state.clock = clock
     app.state.workers = workers
+    app.state.pipeline = pipeline
     install_error_handlers(app)
     for router in (
         access_router,
@@ -86,6 +91,7 @@ def create_app(
         playbooks_router,
         incidents_router,
         ledger_router,
+        detection_router,
     ):
         app.include_router(router)
     mount_api_docs(app)

@@ -8,6 +8,7 @@ CAPABILITIES_WITH_TABLES = (
     "access",
     "catalog",
     "comms",
+    "detection",
     "incidents",
     "ledger",
     "playbooks",

@@ -12,6 +12,7 @@ from coherence.clock import Clock
 from coherence.comms import service as comms_service
 from coherence.comms.channels import Channel
 from coherence.db import session_scope
+from coherence.detection.pipeline import Pipeline
 from coherence.incidents import escalation
 from coherence.timers import service as timers_service
 
@@ -42,17 +43,21 @@ class EmbeddedWorkers:
         channels: Mapping[str, Channel],
         fallback: Channel,
         interval: float,
+        pipeline: Pipeline | None = None,
     ) -> None:
         self._factory = factory
         self._clock = clock
         self._channels = channels
         self._fallback = fallback
         self._interval = interval
+        self._pipeline = pipeline
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def run_once(self) -> tuple[int, int]:
-        """Fire due timers, then deliver pending messages; return both counts."""
+        """Look for silent sensors, fire due timers, deliver pending messages; return counts."""
+        if self._pipeline is not None:
+            self._pipeline.sweep()
         fired = fire_due_timers(self._factory, clock=self._clock)
         sent = comms_service.dispatch_pending(
             self._factory, clock=self._clock, channels=self._channels, fallback=self._fallback

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
 from coherence.access import service
 from coherence.catalog.models import Person
+from coherence.db import session_scope
 from coherence.http import ERROR_RESPONSES, SessionDep
 
 WEB_TOKEN_COOKIE = "coherence_token"
@@ -31,6 +32,22 @@ def current_person(
 
 
 CurrentPerson = Annotated[Person, Depends(current_person)]
+
+
+def caller_key(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> str:
+    """Authenticate in a transaction of its own and return the caller's person key.
+
+    Intake endpoints hand the batch to the detector, which writes in transactions of its
+    own; holding the request's transaction open meanwhile would block them on SQLite.
+    """
+    with session_scope(request.app.state.session_factory) as session:
+        return service.authenticate(session, credentials.credentials if credentials else None).key
+
+
+CallerKey = Annotated[str, Depends(caller_key)]
 
 router = APIRouter(prefix="/api/v1", tags=["access"], responses=ERROR_RESPONSES)
 

@@ -76,15 +76,27 @@ class Detector:
     """Evaluates samples in arrival order; one Detector per process or partition."""
 
     def __init__(self, rules: Iterable[Rule]) -> None:
+        self._all_rules = list(rules)
         self._rules: dict[tuple[str, str], list[tuple[int, Rule]]] = defaultdict(list)
         self._absence: list[tuple[int, Rule]] = []
-        for index, rule in enumerate(rules):
+        for index, rule in enumerate(self._all_rules):
             for kind in rule.asset_kinds:
                 self._rules[(rule.metric, kind)].append((index, rule))
             if rule.kind == "absence":
                 self._absence.append((index, rule))
         self._tracks: dict[tuple[str, int], Track] = {}
         self._asset_kinds: dict[str, str] = {}
+
+    def with_rules(self, rules: Iterable[Rule]) -> Detector:
+        """Return a detector for new rules that keeps the state of every unchanged rule."""
+        replacement = Detector(rules)
+        new_index = {rule: index for index, rule in enumerate(replacement._all_rules)}
+        for (asset, old_index), track in self._tracks.items():
+            index = new_index.get(self._all_rules[old_index])
+            if index is not None:
+                replacement._tracks[(asset, index)] = track
+        replacement._asset_kinds = dict(self._asset_kinds)
+        return replacement
 
     @property
     def tracked_series(self) -> int:

@@ -44,6 +44,32 @@ class Rule:
     description: str = ""
 
 
+# The category an outside alert gets when it names neither a playbook nor a category.
+DEFAULT_CATEGORY_BY_ASSET_KIND = {
+    "dilution_refrigerator": "cryogenic",
+    "pulse_tube_compressor": "cryogenic",
+    "helium_supply": "supply_chain",
+    "qubit_processor": "qubit_performance",
+    "laser_system": "laser_photonic",
+    "vacuum_system": "vacuum",
+    "superconducting_magnet": "magnet_safety",
+    "qkd_node": "qkd_network",
+    "qkd_link": "qkd_network",
+    "accelerator": "accelerator",
+    "power_feed": "power_cooling",
+    "ups": "power_cooling",
+    "chiller": "power_cooling",
+    "control_rack": "control_system_cyber",
+    "control_server": "control_system_cyber",
+    "network_segment": "control_system_cyber",
+}
+
+
+def default_category(asset_kind: str) -> str:
+    """Return the category for an alert about an asset of ``asset_kind``."""
+    return DEFAULT_CATEGORY_BY_ASSET_KIND.get(asset_kind, "data_integrity")
+
+
 def state_key(value: float | str) -> str:
     """Return the canonical text of a state value, so 6, 6.0 and "6" match alike."""
     if isinstance(value, float) and value.is_integer():

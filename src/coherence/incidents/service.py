@@ -425,3 +425,46 @@ def update_task(
         payload={"task": task.id, "title": task.title, "status": status.value, "note": note},
     )
     return task
+
+
+def raise_severity(
+    session: Session,
+    *,
+    clock: Clock,
+    ref: str | int,
+    impact: str,
+    urgency: str,
+    reason: str,
+    actor: str,
+) -> bool:
+    """Reclassify to ``impact`` x ``urgency`` if that is worse; return whether it changed."""
+    incident = get_or_raise(session, ref, for_update=True)
+    scheme = standard_scheme()
+    proposed = scheme.severity_for(impact=impact, urgency=urgency)
+    if proposed.rank >= scheme.severities[incident.severity].rank:
+        return False
+    previous = incident.severity
+    incident.impact, incident.urgency, incident.severity = impact, urgency, proposed.key
+    incident.updated_at = clock.now()
+    ledger_service.append(
+        session,
+        clock=clock,
+        entry_type=EntryType.INCIDENT_RECLASSIFIED,
+        actor=actor,
+        subject=_subject(incident),
+        incident_id=incident.id,
+        payload={
+            "from": previous,
+            "to": proposed.key,
+            "impact": impact,
+            "urgency": urgency,
+            "reason": reason,
+        },
+    )
+    return True
+
+
+def is_open(session: Session, incident_id: int) -> bool:
+    """Return whether an incident exists and is not resolved or closed."""
+    incident = repository.get(session, incident_id)
+    return incident is not None and Status(incident.status) in domain.OPEN_STATUSES

@@ -22,6 +22,11 @@ class EntryType(StrEnum):
     INCIDENT_REOPENED = "incident:reopened"
     INCIDENT_ESCALATED = "incident:escalated"
     INCIDENT_NOTE_ADDED = "incident:note_added"
+    INCIDENT_RECLASSIFIED = "incident:reclassified"
+    SIGNAL_RAISED = "signal:raised"
+    SIGNAL_CLEARED = "signal:cleared"
+    SIGNAL_FLAPPING = "signal:flapping"
+    EVIDENCE_CAPTURED = "evidence:captured"
     DECISION_RECORDED = "decision:recorded"
     ROLE_ASSIGNED = "role:assigned"
     TASK_COMPLETED = "task:completed"
@@ -41,6 +46,11 @@ ENTRY_TYPE_DESCRIPTIONS: dict[EntryType, str] = {
     EntryType.INCIDENT_REOPENED: "A resolved or closed incident was reopened.",
     EntryType.INCIDENT_ESCALATED: "The acknowledgement window passed; the next level was paged.",
     EntryType.INCIDENT_NOTE_ADDED: "A free-text note was added to the timeline.",
+    EntryType.INCIDENT_RECLASSIFIED: "Impact, urgency or severity changed, and why.",
+    EntryType.SIGNAL_RAISED: "A detection rule or external alert fired for an asset.",
+    EntryType.SIGNAL_CLEARED: "A signal's condition returned to normal.",
+    EntryType.SIGNAL_FLAPPING: "A signal changed too often; further changes are held back.",
+    EntryType.EVIDENCE_CAPTURED: "Telemetry before an incident was kept, with its SHA-256.",
     EntryType.DECISION_RECORDED: "A decision, its rationale and who took it.",
     EntryType.ROLE_ASSIGNED: "An ICS role on the incident changed hands.",
     EntryType.TASK_COMPLETED: "A task was marked done, or skipped with a reason.",

@@ -1,0 +1,97 @@
+"""Telemetry and alert intake over HTTP."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from coherence.access.api import CallerKey
+from coherence.detection import formats
+from coherence.detection.pipeline import IngestReport, Pipeline
+from coherence.detection.schemas import IntakeResult, RejectedSample
+from coherence.errors import ValidationFailed
+from coherence.http import ERROR_RESPONSES
+from coherence.incidents.domain import reference
+
+router = APIRouter(prefix="/api/v1", tags=["detection"], responses=ERROR_RESPONSES)
+
+BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": {"type": ["array", "object"]}},
+            "application/x-ndjson": {"schema": {"type": "string"}},
+        },
+    }
+}
+
+
+def _pipeline(request: Request) -> Pipeline:
+    pipeline: Pipeline = request.app.state.pipeline
+    return pipeline
+
+
+def _result(report: IngestReport) -> JSONResponse:
+    body = IntakeResult(
+        accepted=report.accepted,
+        rejected=[
+            RejectedSample(index=r.index, field=r.field, message=r.message) for r in report.rejected
+        ],
+        incidents_opened=[reference(i) for i in report.opened],
+        incidents_updated=[reference(i) for i in report.updated],
+    )
+    # Nothing usable in the batch is the sender's error; a partly good batch is accepted.
+    status = 422 if report.rejected and not report.accepted else 200
+    return JSONResponse(body.model_dump(mode="json"), status_code=status)
+
+
+@router.post(
+    "/telemetry", response_model=IntakeResult, summary="Send telemetry", openapi_extra=BODY
+)
+async def send_telemetry(request: Request, _caller: CallerKey) -> JSONResponse:
+    """Take a batch of samples: a JSON array, NDJSON, or one columnar series.
+
+    Each refused sample is listed with its index and reason; the rest are evaluated.
+    """
+    body = await request.body()
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type in ("application/x-ndjson", "application/jsonl", "application/ndjson"):
+        samples, rejected = formats.parse_ndjson(body)
+        items = [i for i, line in enumerate(body.splitlines()) if line.strip()]
+    elif body.lstrip()[:1] == b"{":
+        samples, rejected = formats.parse_columnar(body)
+        items = list(range(len(samples) + len(rejected)))
+    elif body.lstrip()[:1] == b"[":
+        samples, rejected = formats.parse_json_array(body)
+        items = list(range(len(samples) + len(rejected)))
+    else:
+        raise ValidationFailed(
+            "send a JSON array of samples, one columnar series object, or NDJSON "
+            "(Content-Type: application/x-ndjson)",
+            field="body",
+        )
+    # Where each parsed sample stood in the body, so later refusals name the right item.
+    refused = {r.index for r in rejected}
+    positions = [i for i in items if i not in refused]
+    pipeline = _pipeline(request)
+    return _result(await run_in_threadpool(pipeline.ingest, samples, rejected, positions))
+
+
+@router.post(
+    "/alerts/alertmanager", response_model=IntakeResult, summary="Prometheus Alertmanager webhook"
+)
+async def alertmanager(request: Request, _caller: CallerKey) -> JSONResponse:
+    """Take an Alertmanager webhook (version 4); the alert's `asset` label names the asset."""
+    alerts, rejected = formats.parse_alertmanager(await request.body())
+    report = await run_in_threadpool(_pipeline(request).ingest_alerts, alerts)
+    report.rejected.extend(rejected)
+    return _result(report)
+
+
+@router.post("/signals", response_model=IntakeResult, summary="Raise or clear a signal")
+async def generic_signal(request: Request, _caller: CallerKey) -> JSONResponse:
+    """Raise or clear one signal from any system, de-duplicated on its `dedup_key`."""
+    received_at = request.app.state.clock.now().timestamp()
+    alert = formats.parse_generic_signal(await request.body(), received_at=received_at)
+    return _result(await run_in_threadpool(_pipeline(request).ingest_alerts, [alert]))

@@ -1,0 +1,225 @@
+"""The running detector: checks samples against the catalog, evaluates rules, opens incidents."""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict, deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import orjson
+from sqlalchemy.orm import Session, sessionmaker
+
+from coherence.catalog import service as catalog_service
+from coherence.clock import Clock
+from coherence.db import session_scope
+from coherence.detection import metrics
+from coherence.detection.domain import Change, Detector, FlapGuard, base_asset
+from coherence.detection.rules import compile_rules, default_category
+from coherence.detection.samples import AlertStatus, ExternalAlert, Rejection, Sample
+from coherence.detection.service import Outcome, SignalEvent, apply_event
+from coherence.playbooks import service as playbooks_service
+
+REFRESH_SECONDS = 5.0
+# An unknown asset forces a reload of the catalog, but not more often than this.
+FORCED_REFRESH_SECONDS = 1.0
+SEVERITY_LEVELS = {
+    "sev1": ("severe", "immediate"),
+    "sev2": ("major", "high"),
+    "sev3": ("minor", "medium"),
+    "sev4": ("negligible", "low"),
+}
+
+
+@dataclass
+class IngestReport:
+    """What one batch did: how many samples were taken, which were refused, what opened."""
+
+    accepted: int = 0
+    rejected: list[Rejection] = field(default_factory=list)
+    opened: list[int] = field(default_factory=list)
+    updated: list[int] = field(default_factory=list)
+
+
+class Pipeline:
+    """One per process: the detector's state lives here between batches."""
+
+    def __init__(
+        self, factory: sessionmaker[Session], *, clock: Clock, evidence_seconds: float = 600
+    ) -> None:
+        self._factory = factory
+        self._clock = clock
+        self._evidence_seconds = evidence_seconds
+        self._lock = threading.Lock()
+        self._detector = Detector([])
+        self._rules_version: tuple[tuple[str, int], ...] = ()
+        self._assets: dict[str, tuple[str, str]] = {}
+        self._refreshed_at = -1e18
+        self._recent: dict[str, deque[Sample]] = defaultdict(deque)
+        self._flaps = FlapGuard()
+
+    def ingest(
+        self,
+        samples: Sequence[Sample],
+        rejected: Sequence[Rejection] = (),
+        positions: Sequence[int] | None = None,
+    ) -> IngestReport:
+        """Evaluate a parsed batch; ``rejected`` are the parser's refusals, reported alongside.
+
+        ``positions`` gives each sample's place in the original batch, for naming refusals.
+        """
+        report = IngestReport(rejected=list(rejected))
+        self._refresh_if_due(force=any(base_asset(s.asset) not in self._assets for s in samples))
+        changes: list[Change] = []
+        with self._lock:
+            for index, sample in enumerate(samples):
+                checked = self._check(sample)
+                if isinstance(checked, Rejection):
+                    where = positions[index] if positions is not None else index
+                    report.rejected.append(Rejection(where, checked.field, checked.message))
+                    continue
+                kind = self._assets[base_asset(checked.asset)][0]
+                changes.extend(self._detector.observe(checked, kind))
+                self._remember(checked)
+                report.accepted += 1
+        self._apply(changes, report)
+        report.rejected.sort(key=lambda r: r.index)
+        return report
+
+    def ingest_alerts(self, alerts: Sequence[ExternalAlert]) -> IngestReport:
+        """Turn alerts from other systems into signals on the same de-duplication keys."""
+        report = IngestReport()
+        self._refresh_if_due(force=True)
+        for index, alert in enumerate(alerts):
+            if base_asset(alert.asset) not in self._assets:
+                report.rejected.append(
+                    Rejection(index, "asset", f"alert {alert.dedup_key}: no asset {alert.asset!r}")
+                )
+                continue
+            impact, urgency = SEVERITY_LEVELS.get(alert.severity, SEVERITY_LEVELS["sev3"])
+            labels = dict(alert.labels)
+            event = SignalEvent(
+                key=alert.dedup_key,
+                asset=base_asset(alert.asset),
+                source=alert.source,
+                raised=alert.status is AlertStatus.FIRING,
+                at=datetime.fromtimestamp(alert.starts_at, UTC),
+                impact=impact,
+                urgency=urgency,
+                detail=alert.summary or alert.dedup_key,
+                playbook=labels.get("playbook"),
+                category=labels.get("category")
+                or default_category(self._assets[base_asset(alert.asset)][0]),
+            )
+            report.accepted += 1
+            self._record(self._run(event), report)
+        return report
+
+    def sweep(self) -> IngestReport:
+        """Raise silence rules for series that stopped reporting."""
+        report = IngestReport()
+        with self._lock:
+            changes = self._detector.sweep(self._clock.now().timestamp())
+        self._apply(changes, report)
+        return report
+
+    @property
+    def tracked_series(self) -> int:
+        """How many (series, rule) pairs the detector holds state for."""
+        return self._detector.tracked_series
+
+    def _check(self, sample: Sample) -> Sample | Rejection:
+        known = self._assets.get(base_asset(sample.asset))
+        if known is None:
+            return Rejection(0, "asset", f"no asset {base_asset(sample.asset)!r} in the catalog")
+        if sample.site != known[1]:
+            return Rejection(0, "site", f"{sample.asset} is at {known[1]}, not {sample.site}")
+        normalised = metrics.normalise(sample)
+        if isinstance(normalised, str):
+            return Rejection(0, "unit" if "unit" in normalised else "metric", normalised)
+        return normalised
+
+    def _remember(self, sample: Sample) -> None:
+        recent = self._recent[base_asset(sample.asset)]
+        recent.append(sample)
+        while recent and sample.timestamp - recent[0].timestamp > self._evidence_seconds:
+            recent.popleft()
+
+    def _apply(self, changes: Sequence[Change], report: IngestReport) -> None:
+        for change in changes:
+            flapping = self._flaps.flapping(change.key, change.at)
+            event = SignalEvent(
+                key=change.key,
+                asset=base_asset(change.asset),
+                source=f"rule:{change.rule.playbook}/{change.rule.trigger}",
+                raised=change.raised,
+                at=datetime.fromtimestamp(change.at, UTC),
+                impact=change.rule.impact,
+                urgency=change.rule.urgency,
+                detail=f"{change.asset}: {change.detail}",
+                playbook=change.rule.playbook,
+                flapping=flapping,
+            )
+            self._record(self._run(event), report)
+
+    def _run(self, event: SignalEvent) -> Outcome:
+        evidence = self._evidence(event.asset) if event.raised else None
+        with session_scope(self._factory) as session:
+            return apply_event(
+                session,
+                clock=self._clock,
+                event=event,
+                evidence=evidence[0] if evidence else None,
+                evidence_samples=evidence[1] if evidence else 0,
+            )
+
+    def _evidence(self, asset: str) -> tuple[bytes, int] | None:
+        with self._lock:
+            recent = list(self._recent.get(asset, ()))
+        if not recent:
+            return None
+        lines = [
+            orjson.dumps(
+                {
+                    "site": s.site,
+                    "asset": s.asset,
+                    "metric": s.metric,
+                    "value": s.value,
+                    "unit": s.unit,
+                    "timestamp": s.timestamp,
+                    "quality": s.quality.value,
+                }
+            )
+            for s in recent
+        ]
+        return b"\n".join(lines) + b"\n", len(lines)
+
+    @staticmethod
+    def _record(outcome: Outcome, report: IngestReport) -> None:
+        if outcome.incident_id is None:
+            return
+        target = report.opened if outcome.opened else report.updated
+        if outcome.incident_id not in report.opened and outcome.incident_id not in target:
+            target.append(outcome.incident_id)
+
+    def _refresh_if_due(self, *, force: bool = False) -> None:
+        now = self._clock.now().timestamp()
+        interval = FORCED_REFRESH_SECONDS if force else REFRESH_SECONDS
+        if now - self._refreshed_at < interval:
+            return
+        with session_scope(self._factory) as session:
+            assets = {a.key: (a.kind, a.site.key) for a in catalog_service.list_assets(session)}
+            latest = playbooks_service.list_latest(session)
+            version = tuple((row.key, row.version) for row in latest)
+            documents = (
+                [playbooks_service.document_of(row) for row in latest]
+                if version != self._rules_version
+                else None
+            )
+        with self._lock:
+            self._assets = assets
+            self._refreshed_at = now
+            if documents is not None:
+                self._detector = self._detector.with_rules(compile_rules(documents))
+                self._rules_version = version

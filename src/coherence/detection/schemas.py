@@ -1,0 +1,22 @@
+"""Pydantic I/O for telemetry and alert intake."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class RejectedSample(BaseModel):
+    """One refused sample and why."""
+
+    index: int = Field(description="Place of the item in the batch (line for NDJSON), from 0.")
+    field: str
+    message: str
+
+
+class IntakeResult(BaseModel):
+    """What a batch did."""
+
+    accepted: int = Field(description="Samples or alerts taken and evaluated.")
+    rejected: list[RejectedSample] = Field(description="Every refused item, with the reason.")
+    incidents_opened: list[str] = Field(description="References of incidents this opened.")
+    incidents_updated: list[str] = Field(description="References of incidents this updated.")

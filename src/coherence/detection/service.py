@@ -1,0 +1,193 @@
+"""Signals become incidents: one open incident per key, later signals update it."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from coherence.clock import Clock
+from coherence.detection.models import SignalKey, TelemetrySnapshot
+from coherence.incidents import service as incidents_service
+from coherence.incidents.schemas import IncidentCreate
+from coherence.ledger import service as ledger_service
+from coherence.ledger.domain import EntryType
+from coherence.playbooks.domain import standard_scheme
+
+DETECTOR_ACTOR = "detector"
+
+
+@dataclass(frozen=True)
+class SignalEvent:
+    """A rule or an outside system says something about an asset, raised or cleared."""
+
+    key: str
+    asset: str
+    source: str
+    raised: bool
+    at: datetime
+    impact: str
+    urgency: str
+    detail: str
+    playbook: str | None = None
+    category: str | None = None
+    flapping: bool = False
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one event did."""
+
+    key: str
+    incident_id: int | None
+    opened: bool
+
+
+def apply_event(
+    session: Session,
+    *,
+    clock: Clock,
+    event: SignalEvent,
+    evidence: bytes | None = None,
+    evidence_samples: int = 0,
+) -> Outcome:
+    """Open, update or clear the incident behind ``event.key`` inside the caller's transaction."""
+    now = clock.now()
+    row = _claim(session, event, now)
+    incident_id = row.incident_id
+    if incident_id is not None and not incidents_service.is_open(session, incident_id):
+        incident_id = None
+    if not event.raised:
+        row.firing = False
+        row.last_seen = now
+        if incident_id is not None and not event.flapping:
+            _record(session, clock, EntryType.SIGNAL_CLEARED, event, incident_id)
+        return Outcome(event.key, incident_id, opened=False)
+
+    row.firing, row.last_seen, row.last_detail = True, now, event.detail[:2000]
+    row.severity = standard_scheme().severity_for(impact=event.impact, urgency=event.urgency).key
+    row.occurrences += 1
+    if incident_id is not None:
+        if event.flapping and not row.flapping:
+            row.flapping = True
+            _record(session, clock, EntryType.SIGNAL_FLAPPING, event, incident_id)
+        if not event.flapping:
+            _record(session, clock, EntryType.SIGNAL_RAISED, event, incident_id)
+            incidents_service.raise_severity(
+                session,
+                clock=clock,
+                ref=incident_id,
+                impact=event.impact,
+                urgency=event.urgency,
+                reason=event.detail,
+                actor=DETECTOR_ACTOR,
+            )
+        return Outcome(event.key, incident_id, opened=False)
+
+    incident = incidents_service.open_incident(
+        session,
+        clock=clock,
+        actor=DETECTOR_ACTOR,
+        request=IncidentCreate(
+            asset=event.asset,
+            playbook=event.playbook,
+            category=None if event.playbook else event.category,
+            impact=event.impact,
+            urgency=event.urgency,
+            summary=f"Detected: {event.detail}",
+            occurred_at=min(event.at, now),
+        ),
+    )
+    row.incident_id, row.flapping, row.occurrences = incident.id, False, 1
+    row.first_seen = now
+    _record(session, clock, EntryType.SIGNAL_RAISED, event, incident.id)
+    if evidence is not None:
+        _keep_evidence(session, clock, incident.id, event.asset, evidence, evidence_samples)
+    return Outcome(event.key, incident.id, opened=True)
+
+
+def _claim(session: Session, event: SignalEvent, now: datetime) -> SignalKey:
+    """Return the key's row, locked; create it first if it is new.
+
+    The insert does nothing when another worker created the key meanwhile, so two
+    detectors that see the same fault at once end up updating one incident.
+    """
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(
+        insert(SignalKey)
+        .values(
+            dedup_key=event.key,
+            asset=event.asset,
+            playbook=event.playbook,
+            source=event.source,
+            firing=event.raised,
+            flapping=False,
+            severity="",
+            occurrences=0,
+            first_seen=now,
+            last_seen=now,
+            last_detail="",
+        )
+        .on_conflict_do_nothing(index_elements=["dedup_key"])
+    )
+    row = session.scalars(
+        select(SignalKey).where(SignalKey.dedup_key == event.key).with_for_update()
+    ).one()
+    session.refresh(row)
+    return row
+
+
+def _record(
+    session: Session, clock: Clock, entry_type: EntryType, event: SignalEvent, incident_id: int
+) -> None:
+    ledger_service.append(
+        session,
+        clock=clock,
+        entry_type=entry_type,
+        actor=DETECTOR_ACTOR,
+        subject=f"signal:{event.key}",
+        incident_id=incident_id,
+        payload={"key": event.key, "source": event.source, "detail": event.detail, "at": event.at},
+    )
+
+
+def _keep_evidence(
+    session: Session, clock: Clock, incident_id: int, asset: str, content: bytes, samples: int
+) -> None:
+    digest = hashlib.sha256(content).hexdigest()
+    snapshot = TelemetrySnapshot(
+        incident_id=incident_id,
+        asset=asset,
+        samples=samples,
+        sha256=digest,
+        content=content,
+        captured_at=clock.now(),
+    )
+    session.add(snapshot)
+    session.flush()
+    ledger_service.append(
+        session,
+        clock=clock,
+        entry_type=EntryType.EVIDENCE_CAPTURED,
+        actor=DETECTOR_ACTOR,
+        subject=f"snapshot:{snapshot.id}",
+        incident_id=incident_id,
+        payload={"asset": asset, "samples": samples, "sha256": digest, "bytes": len(content)},
+    )
+
+
+def snapshots_for(session: Session, incident_id: int) -> list[TelemetrySnapshot]:
+    """Return the telemetry kept for an incident."""
+    query = select(TelemetrySnapshot).where(TelemetrySnapshot.incident_id == incident_id)
+    return list(session.scalars(query.order_by(TelemetrySnapshot.id)).all())
+
+
+def open_keys(session: Session) -> list[SignalKey]:
+    """Return every key whose signal is firing now."""
+    query = select(SignalKey).where(SignalKey.firing.is_(True)).order_by(SignalKey.dedup_key)
+    return list(session.scalars(query).all())
