@@ -262,3 +262,79 @@ def test_ledger_and_people_text_print_literally(run: Run) -> None:
     assert entries[0]["type"] == "incident:opened"
     assert [e["seq"] for e in entries] == sorted(e["seq"] for e in entries)
     assert "no incident" in run("ledger", "list", "--incident", "INC-4242", code=1).output
+
+
+def test_replaying_real_calibrations_opens_one_incident_per_processor(run: Run) -> None:
+    from importlib import metadata
+
+    distribution = metadata.distribution("qiskit-ibm-runtime")
+    props = next(
+        str(distribution.locate_file(f))
+        for f in distribution.files or ()
+        if str(f).endswith("props_fez.json")
+    )
+    run("init", "--sample")
+    result = json.loads(
+        run(
+            "telemetry",
+            "replay",
+            props,
+            "--format",
+            "ibm",
+            "--site",
+            "sc-lab",
+            "--asset",
+            "qpu-1",
+            "--json",
+        ).stdout
+    )
+    assert result["accepted"] == result["read"] > 100
+    assert len(result["incidents_opened"]) == 1
+    again = json.loads(
+        run(
+            "telemetry",
+            "replay",
+            props,
+            "--format",
+            "ibm",
+            "--site",
+            "sc-lab",
+            "--asset",
+            "qpu-1",
+            "--json",
+        ).stdout
+    )
+    assert again["incidents_opened"] == []
+
+
+def test_replay_refuses_what_it_cannot_read(run: Run, tmp_path: Path) -> None:
+    run("init", "--sample")
+    assert (
+        "--site" in run("telemetry", "replay", str(tmp_path), "--format", "bluefors", code=1).output
+    )
+    missing = run(
+        "telemetry",
+        "replay",
+        str(tmp_path / "none.json"),
+        "--format",
+        "ibm",
+        "--site",
+        "sc-lab",
+        "--asset",
+        "qpu-1",
+        code=1,
+    )
+    assert "no such file" in missing.output
+    lines = tmp_path / "samples.ndjson"
+    lines.write_text(
+        '{"site":"sc-lab","asset":"fridge-1","metric":"mxc_temperature_k","value":0.01,'
+        '"unit":"K","timestamp":1767607200}\n'
+        '{"site":"sc-lab","asset":"atlantis","metric":"mxc_temperature_k","value":0.01,'
+        '"unit":"K","timestamp":1767607201}\nnot json\n'
+    )
+    result = json.loads(
+        run("telemetry", "replay", str(lines), "--format", "ndjson", "--json").stdout
+    )
+    assert result["accepted"] == 1
+    assert result["rejected"] == 1
+    assert result["skipped_lines"] == 1

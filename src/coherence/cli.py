@@ -17,6 +17,7 @@ from coherence.catalog import service as catalog_service
 from coherence.catalog.cli import app as facility_app
 from coherence.catalog.domain import IcsRole
 from coherence.db import make_engine, make_session_factory
+from coherence.detection.cli import app as telemetry_app
 from coherence.documents import load_yaml_file
 from coherence.errors import NotFound
 from coherence.incidents.cli import app as incident_app
@@ -42,6 +43,7 @@ app.add_typer(incident_app, name="incident")
 app.add_typer(tasks_app, name="task")
 app.add_typer(token_app, name="token")
 app.add_typer(ledger_app, name="ledger")
+app.add_typer(telemetry_app, name="telemetry")
 app.add_typer(worker_app, name="worker")
 
 TOKEN_PATTERN = re.compile(r"coh_[A-Za-z0-9_\-]+")
