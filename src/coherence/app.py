@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
@@ -16,6 +18,7 @@ from coherence.clock import Clock, SystemClock
 from coherence.comms.channels import Channel, ConsoleChannel
 from coherence.db import ensure_migrated, make_engine, make_session_factory
 from coherence.detection.api import router as detection_router
+from coherence.detection.mqtt import MqttStats, run_mqtt_intake
 from coherence.detection.pipeline import Pipeline
 from coherence.http import BodySizeLimit, install_error_handlers
 from coherence.incidents.api import router as incidents_router
@@ -61,13 +64,24 @@ def create_app(
         interval=settings.worker_interval_seconds,
     )
 
+    mqtt_stats = MqttStats()
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if run_workers:
             workers.start()
+        mqtt = (
+            asyncio.create_task(run_mqtt_intake(settings.mqtt_url, pipeline, mqtt_stats, clock))
+            if settings.mqtt_url
+            else None
+        )
         try:
             yield
         finally:
+            if mqtt is not None:
+                mqtt.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await mqtt
             workers.stop()
 
     app = FastAPI(
@@ -84,6 +98,7 @@ def create_app(
     app.state.clock = clock
     app.state.workers = workers
     app.state.pipeline = pipeline
+    app.state.mqtt_stats = mqtt_stats
     install_error_handlers(app)
     for router in (
         access_router,

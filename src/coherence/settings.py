@@ -49,6 +49,11 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(
         1_000_000, ge=1024, description="Largest HTTP request body accepted, in bytes."
     )
+    mqtt_url: str = Field(
+        "",
+        description="MQTT broker to take telemetry from, e.g. mqtt://127.0.0.1:1883; "
+        "empty means no MQTT intake.",
+    )
     worker_interval_seconds: float = Field(
         1.0, gt=0, le=60, description="How often the embedded timer and outbox workers poll."
     )

@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 from coherence.access.api import CallerKey
 from coherence.detection import formats
 from coherence.detection.pipeline import IngestReport, Pipeline
-from coherence.detection.schemas import IntakeResult, RejectedSample
+from coherence.detection.schemas import IntakeResult, IntakeStatus, RejectedSample
 from coherence.errors import ValidationFailed
 from coherence.http import ERROR_RESPONSES
 from coherence.incidents.domain import reference
@@ -95,3 +95,17 @@ async def generic_signal(request: Request, _caller: CallerKey) -> JSONResponse:
     received_at = request.app.state.clock.now().timestamp()
     alert = formats.parse_generic_signal(await request.body(), received_at=received_at)
     return _result(await run_in_threadpool(_pipeline(request).ingest_alerts, [alert]))
+
+
+@router.get("/telemetry/status", response_model=IntakeStatus, summary="Detector status")
+def status(request: Request, _caller: CallerKey) -> IntakeStatus:
+    """How many series the detector tracks, and what MQTT intake has taken and refused."""
+    stats = request.app.state.mqtt_stats
+    return IntakeStatus(
+        tracked_series=_pipeline(request).tracked_series,
+        mqtt_enabled=bool(request.app.state.settings.mqtt_url),
+        mqtt_received=stats.received,
+        mqtt_accepted=stats.accepted,
+        mqtt_rejected=stats.rejected,
+        mqtt_last_rejections=list(stats.last_rejections),
+    )

@@ -173,6 +173,14 @@ def _check_count(count: int) -> None:
         )
 
 
+def parse_item(raw: object) -> Sample | Rejection:
+    """Parse one sample object (as built from an MQTT topic and payload); index 0 if refused."""
+    try:
+        return _item(raw)
+    except Invalid as exc:
+        return Rejection(0, exc.field, exc.message)
+
+
 def _collect(raw: object, index: int, samples: list[Sample], rejections: list[Rejection]) -> None:
     try:
         samples.append(_item(raw))

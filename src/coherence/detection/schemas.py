@@ -20,3 +20,14 @@ class IntakeResult(BaseModel):
     rejected: list[RejectedSample] = Field(description="Every refused item, with the reason.")
     incidents_opened: list[str] = Field(description="References of incidents this opened.")
     incidents_updated: list[str] = Field(description="References of incidents this updated.")
+
+
+class IntakeStatus(BaseModel):
+    """The detector's state and the MQTT intake's counters."""
+
+    tracked_series: int = Field(description="(series, rule) pairs holding state.")
+    mqtt_enabled: bool
+    mqtt_received: int
+    mqtt_accepted: int
+    mqtt_rejected: int
+    mqtt_last_rejections: list[str] = Field(description="The latest refusals, newest last.")
