@@ -232,6 +232,36 @@ def worker_run(
         console.err.print("worker stopped")
 
 
+@worker_app.command("detect")
+@console.handle_errors
+def worker_detect(
+    site: list[str] = typer.Option(..., "--site", help="Site whose telemetry to take (repeat)."),
+    nats_url: str | None = typer.Option(None, help="NATS server (default COHERENCE_NATS_URL)."),
+) -> None:
+    """Evaluate telemetry from NATS JetStream for the given sites (scale-out detector).
+
+    Each site has one durable consumer: run one detector per site, or one for several.
+    """
+    import asyncio
+
+    from coherence.db import ensure_migrated
+    from coherence.detection.nats_intake import NatsStats, run_nats_detector
+    from coherence.detection.pipeline import Pipeline
+
+    settings = console.load_settings()
+    engine = make_engine(settings.resolved_database_url)
+    ensure_migrated(engine)
+    pipeline = Pipeline(make_session_factory(engine), clock=console.clock())
+    url = nats_url or settings.nats_url
+    console.err.print(f"detector for {', '.join(site)} on {url}; Ctrl-C to stop")
+    try:
+        asyncio.run(run_nats_detector(url, site, pipeline, NatsStats()))
+    except KeyboardInterrupt:
+        console.err.print("detector stopped")
+    finally:
+        engine.dispose()
+
+
 def main() -> None:
     """Entry point of the `coherence` console script."""
     app()

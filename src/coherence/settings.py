@@ -54,6 +54,10 @@ class Settings(BaseSettings):
         description="MQTT broker to take telemetry from, e.g. mqtt://127.0.0.1:1883; "
         "empty means no MQTT intake.",
     )
+    nats_url: str = Field(
+        "nats://127.0.0.1:4222",
+        description="NATS server with JetStream that `coherence worker detect` consumes.",
+    )
     worker_interval_seconds: float = Field(
         1.0, gt=0, le=60, description="How often the embedded timer and outbox workers poll."
     )
