@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from coherence.catalog import service as catalog_service
 from coherence.clock import Clock
 from coherence.db import session_scope
-from coherence.detection import metrics
 from coherence.detection.domain import Change, Detector, FlapGuard, base_asset
 from coherence.detection.rules import compile_rules, default_category
 from coherence.detection.samples import AlertStatus, ExternalAlert, Rejection, Sample
@@ -70,18 +69,21 @@ class Pipeline:
         ``positions`` gives each sample's place in the original batch, for naming refusals.
         """
         report = IngestReport(rejected=list(rejected))
-        self._refresh_if_due(force=any(base_asset(s.asset) not in self._assets for s in samples))
+        owners = [base_asset(s.asset) for s in samples]
+        self._refresh_if_due(force=any(owner not in self._assets for owner in owners))
         changes: list[Change] = []
         with self._lock:
-            for index, sample in enumerate(samples):
-                checked = self._check(sample)
-                if isinstance(checked, Rejection):
+            assets, observe = self._assets, self._detector.observe
+            for index, (sample, owner) in enumerate(zip(samples, owners, strict=True)):
+                known = assets.get(owner)
+                problem = self._problem(sample, owner, known)
+                if problem is not None:
                     where = positions[index] if positions is not None else index
-                    report.rejected.append(Rejection(where, checked.field, checked.message))
+                    report.rejected.append(Rejection(where, problem[0], problem[1]))
                     continue
-                kind = self._assets[base_asset(checked.asset)][0]
-                changes.extend(self._detector.observe(checked, kind))
-                self._remember(checked)
+                assert known is not None
+                changes.extend(observe(sample, known[0]))
+                self._remember(sample, owner)
                 report.accepted += 1
         self._apply(changes, report)
         report.rejected.sort(key=lambda r: r.index)
@@ -129,19 +131,19 @@ class Pipeline:
         """How many (series, rule) pairs the detector holds state for."""
         return self._detector.tracked_series
 
-    def _check(self, sample: Sample) -> Sample | Rejection:
-        known = self._assets.get(base_asset(sample.asset))
+    @staticmethod
+    def _problem(
+        sample: Sample, owner: str, known: tuple[str, str] | None
+    ) -> tuple[str, str] | None:
+        # Metric and unit were checked by the parser that made the sample (formats, replay).
         if known is None:
-            return Rejection(0, "asset", f"no asset {base_asset(sample.asset)!r} in the catalog")
+            return "asset", f"no asset {owner!r} in the catalog"
         if sample.site != known[1]:
-            return Rejection(0, "site", f"{sample.asset} is at {known[1]}, not {sample.site}")
-        normalised = metrics.normalise(sample)
-        if isinstance(normalised, str):
-            return Rejection(0, "unit" if "unit" in normalised else "metric", normalised)
-        return normalised
+            return "site", f"{sample.asset} is at {known[1]}, not {sample.site}"
+        return None
 
-    def _remember(self, sample: Sample) -> None:
-        recent = self._recent[base_asset(sample.asset)]
+    def _remember(self, sample: Sample, owner: str) -> None:
+        recent = self._recent[owner]
         recent.append(sample)
         while recent and sample.timestamp - recent[0].timestamp > self._evidence_seconds:
             recent.popleft()

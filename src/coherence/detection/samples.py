@@ -14,7 +14,9 @@ class Quality(StrEnum):
     INVALID = "invalid"
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a frozen dataclass costs several times more to build, and intake builds
+# one per reading. Nothing mutates a sample once made.
+@dataclass(slots=True)
 class Sample:
     """One reading: which asset, which metric, its value and unit, when, and how good."""
 
