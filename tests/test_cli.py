@@ -338,3 +338,14 @@ def test_replay_refuses_what_it_cannot_read(run: Run, tmp_path: Path) -> None:
     assert result["accepted"] == 1
     assert result["rejected"] == 1
     assert result["skipped_lines"] == 1
+
+
+def test_simulated_faults_are_checked_before_serving(run: Run) -> None:
+    run("init", "--sample")
+    assert "--simulate" in run("serve", "--fault", "cooling-outage@fridge-1", code=1).output
+    assert "choose from" in run("serve", "--simulate", "--fault", "meteor@fridge-1", code=1).output
+    assert "NAME@ASSET" in run("serve", "--simulate", "--fault", "cooling-outage", code=1).output
+    assert (
+        "strikes"
+        in run("serve", "--simulate", "--fault", "cooling-outage@laser-397", code=1).output
+    )

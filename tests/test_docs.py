@@ -30,7 +30,8 @@ README = ROOT / "README.md"
 
 QUICK_START_RUN = (
     "python3 -m venv .venv && .venv/bin/pip install -e . && "
-    ".venv/bin/coherence init --sample && .venv/bin/coherence serve"
+    ".venv/bin/coherence init --sample && "
+    ".venv/bin/coherence serve --simulate --fault cooling-outage@fridge-1"
 )
 QUICK_START_TEST = "python3 -m venv .venv && .venv/bin/pip install -e '.[test]' && .venv/bin/pytest"
 # Environment variables the docs may name that are not fields of Settings.

@@ -20,6 +20,7 @@ from coherence.db import ensure_migrated, make_engine, make_session_factory
 from coherence.detection.api import router as detection_router
 from coherence.detection.mqtt import MqttStats, run_mqtt_intake
 from coherence.detection.pipeline import Pipeline
+from coherence.detection.simulation import SimulationRunner
 from coherence.http import BodySizeLimit, install_error_handlers
 from coherence.incidents.api import router as incidents_router
 from coherence.ledger.api import router as ledger_router
@@ -46,8 +47,14 @@ def create_app(
     clock: Clock | None = None,
     channels: Mapping[str, Channel] | None = None,
     run_workers: bool = True,
+    simulate: tuple[tuple[str, str], ...] | None = None,
+    fault_after: float = 60.0,
 ) -> FastAPI:
-    """Build the app; refuses an unmigrated database before serving anything."""
+    """Build the app; refuses an unmigrated database before serving anything.
+
+    ``simulate`` streams simulated telemetry for the facility, striking each
+    (fault, asset) ``fault_after`` seconds after start.
+    """
     settings = settings or Settings()
     engine = engine or make_engine(settings.resolved_database_url)
     ensure_migrated(engine)
@@ -65,11 +72,20 @@ def create_app(
     )
 
     mqtt_stats = MqttStats()
+    simulation = (
+        SimulationRunner(
+            session_factory, pipeline, clock=clock, faults=simulate, fault_after=fault_after
+        )
+        if simulate is not None
+        else None
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if run_workers:
             workers.start()
+        if simulation is not None:
+            simulation.start()
         mqtt = (
             asyncio.create_task(run_mqtt_intake(settings.mqtt_url, pipeline, mqtt_stats, clock))
             if settings.mqtt_url
@@ -82,6 +98,8 @@ def create_app(
                 mqtt.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await mqtt
+            if simulation is not None:
+                simulation.stop()
             workers.stop()
 
     app = FastAPI(

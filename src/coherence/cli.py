@@ -18,8 +18,9 @@ from coherence.catalog.cli import app as facility_app
 from coherence.catalog.domain import IcsRole
 from coherence.db import make_engine, make_session_factory
 from coherence.detection.cli import app as telemetry_app
+from coherence.detection.simulation import parse_fault
 from coherence.documents import load_yaml_file
-from coherence.errors import NotFound
+from coherence.errors import NotFound, ValidationFailed
 from coherence.incidents.cli import app as incident_app
 from coherence.incidents.cli import tasks_app
 from coherence.ledger.cli import app as ledger_app
@@ -161,6 +162,13 @@ def serve(
     host: str | None = typer.Option(None, help="Bind address (default COHERENCE_HOST)."),
     port: int | None = typer.Option(None, help="Port (default COHERENCE_PORT)."),
     workers: bool = typer.Option(True, help="Run the timer and delivery workers in-process."),
+    simulate: bool = typer.Option(
+        False, "--simulate", help="Stream simulated telemetry for the facility's assets."
+    ),
+    fault: list[str] = typer.Option(
+        [], help="With --simulate: strike an asset, as NAME@ASSET (e.g. cooling-outage@fridge-1)."
+    ),
+    fault_after: float = typer.Option(60.0, min=0, help="Seconds before the faults strike."),
 ) -> None:
     """Serve the API and dashboard, with timers and message delivery in the same process."""
     import uvicorn
@@ -168,7 +176,24 @@ def serve(
     from coherence.app import create_app
 
     settings = console.load_settings()
-    application = create_app(settings, run_workers=workers)
+    try:
+        faults = tuple(parse_fault(text) for text in fault)
+    except ValueError as exc:
+        raise ValidationFailed(str(exc), field="fault") from None
+    if faults and not simulate:
+        raise ValidationFailed("--fault needs --simulate", field="fault")
+    try:
+        application = create_app(
+            settings,
+            run_workers=workers,
+            simulate=faults if simulate else None,
+            fault_after=fault_after,
+        )
+    except ValueError as exc:
+        raise ValidationFailed(str(exc), field="fault") from None
+    if simulate:
+        struck = ", ".join(fault) or "none (add --fault NAME@ASSET)"
+        console.err.print(f"Simulating the facility; faults in {fault_after:g} s: {struck}")
     bind_host, bind_port = host or settings.host, port or settings.port
     console.err.print(
         f"Coherence {__version__} on http://{bind_host}:{bind_port} "

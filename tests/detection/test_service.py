@@ -181,3 +181,20 @@ def test_a_refused_signal_writes_nothing(
     with pytest.raises(Exception, match="asset"):
         apply(factory, clock, event(clock, asset="no-such-asset", key="no-such-asset:x"))
     assert counts(factory) == before
+
+
+def test_a_signal_joins_an_incident_opened_by_hand(
+    factory: sessionmaker[Session], clock: ManualClock
+) -> None:
+    from coherence.incidents.schemas import IncidentCreate
+
+    with session_scope(factory) as session:
+        by_hand = incidents_service.open_incident(
+            session,
+            clock=clock,
+            actor="priya-raman",
+            request=IncidentCreate(asset="fridge-1", playbook="dilution-refrigerator-warm-up"),
+        ).id
+    outcome = apply(factory, clock, event(clock))
+    assert not outcome.opened
+    assert outcome.incident_id == by_hand

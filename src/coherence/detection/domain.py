@@ -202,7 +202,8 @@ def _rate_condition(rule: Rule, track: Track, value: float, at: float) -> tuple[
     while window and at - window[0][0] > rule.window_seconds:
         window.popleft()
     oldest_at, oldest = window[0]
-    if at - oldest_at <= 0:
+    # A rate over a sliver of the window is mostly noise: judge once half of it is covered.
+    if at - oldest_at < rule.window_seconds / 2:
         return False, False
     assert rule.operator is not None
     bad = COMPARE[rule.operator]((value - oldest) / (at - oldest_at), rule.value)

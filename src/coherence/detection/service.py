@@ -62,6 +62,12 @@ def apply_event(
     incident_id = row.incident_id
     if incident_id is not None and not incidents_service.is_open(session, incident_id):
         incident_id = None
+    if incident_id is None and event.playbook is not None:
+        # Someone may have opened this incident by hand before the rule fired: join it.
+        incident_id = incidents_service.find_open(
+            session, asset=event.asset, playbook=event.playbook
+        )
+        row.incident_id = incident_id
     if not event.raised:
         row.firing = False
         row.last_seen = now

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from coherence.catalog.models import Asset
+from coherence.incidents.domain import OPEN_STATUSES
 from coherence.incidents.models import Incident, RoleAssignment, Task
 
 
@@ -68,3 +70,19 @@ def tasks_for_person(session: Session, person_id: int, *, open_only: bool = True
     if open_only:
         query = query.where(Task.status == "open")
     return session.scalars(query.order_by(Task.due_at, Task.id)).all()
+
+
+def open_for(session: Session, *, asset_key: str, playbook: str | None) -> Incident | None:
+    """Return the newest open incident on an asset run from ``playbook``, if any."""
+    query = (
+        select(Incident)
+        .join(Incident.asset)
+        .where(
+            Asset.key == asset_key,
+            Incident.playbook_key == playbook,
+            Incident.status.in_([s.value for s in OPEN_STATUSES]),
+        )
+        .order_by(Incident.id.desc())
+        .limit(1)
+    )
+    return session.scalars(query).first()

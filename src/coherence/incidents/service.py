@@ -468,3 +468,9 @@ def is_open(session: Session, incident_id: int) -> bool:
     """Return whether an incident exists and is not resolved or closed."""
     incident = repository.get(session, incident_id)
     return incident is not None and Status(incident.status) in domain.OPEN_STATUSES
+
+
+def find_open(session: Session, *, asset: str, playbook: str | None) -> int | None:
+    """Return the id of the newest open incident on ``asset`` run from ``playbook``."""
+    incident = repository.open_for(session, asset_key=asset, playbook=playbook)
+    return incident.id if incident else None
