@@ -349,3 +349,44 @@ def test_simulated_faults_are_checked_before_serving(run: Run) -> None:
         "strikes"
         in run("serve", "--simulate", "--fault", "cooling-outage@laser-397", code=1).output
     )
+
+
+def test_a_device_wide_t1_collapse_in_real_data_is_one_severe_incident(
+    run: Run, tmp_path: Path
+) -> None:
+    from importlib import metadata
+
+    distribution = metadata.distribution("qiskit-ibm-runtime")
+    props = next(
+        Path(str(distribution.locate_file(f)))
+        for f in distribution.files or ()
+        if str(f).endswith("props_fez.json")
+    )
+    snapshot = json.loads(props.read_text())
+    for qubit in snapshot["qubits"]:
+        for entry in qubit:
+            if entry["name"] == "T1":
+                entry["value"] *= 0.1
+    degraded = tmp_path / "props_fez_warm.json"
+    degraded.write_text(json.dumps(snapshot))
+    run("init", "--sample")
+    result = json.loads(
+        run(
+            "telemetry",
+            "replay",
+            str(degraded),
+            "--format",
+            "ibm",
+            "--site",
+            "sc-lab",
+            "--asset",
+            "qpu-1",
+            "--json",
+        ).stdout
+    )
+    assert len(result["incidents_opened"]) == 1
+    ref = result["incidents_opened"][0]
+    shown = json.loads(run("incident", "show", ref, "--json").stdout)
+    assert shown["severity"] == "sev1"
+    timeline = json.loads(run("incident", "timeline", ref, "--json").stdout)
+    assert any("device-wide" in str(e["payload"].get("detail", "")) for e in timeline)

@@ -85,7 +85,7 @@ def format_location(location: Sequence[int | str]) -> str:
 
 
 # Discriminated unions put the tag (e.g. "threshold") into the error path; it only confuses.
-TRIGGER_TAGS = frozenset({"threshold", "rate", "state", "bits", "absence", "anomaly"})
+TRIGGER_TAGS = frozenset({"threshold", "rate", "state", "bits", "absence", "anomaly", "correlated"})
 
 
 def validation_problems(exc: PydanticValidationError) -> list[dict[str, str]]:

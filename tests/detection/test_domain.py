@@ -166,3 +166,29 @@ def test_every_shipped_trigger_compiles() -> None:
     assert len(rules) == sum(len(d.triggers) for d in documents)
     assert {r.kind for r in rules} >= {"threshold", "rate", "state"}
     assert all(r.impact and r.urgency for r in rules)
+
+
+def test_a_device_wide_drop_is_one_event_for_the_whole_asset() -> None:
+    correlated = rule(
+        kind="correlated",
+        metric="t1_us",
+        operator=Operator.LT,
+        value=30.0,
+        fraction=0.2,
+        min_parts=10,
+        asset_kinds=frozenset({"qubit_processor"}),
+    )
+    detector = Detector([correlated])
+
+    def qubits(at: float, bad: int) -> list[tuple[str, bool]]:
+        changes = []
+        for q in range(20):
+            value = 10.0 if q >= 20 - bad else 150.0
+            sample = Sample("sc-lab", f"qpu-1.q{q}", "t1_us", value, "us", at)
+            changes += [(c.asset, c.raised) for c in detector.observe(sample, "qubit_processor")]
+        return changes
+
+    assert qubits(0, bad=3) == []
+    assert qubits(10, bad=8) == [("qpu-1", True)]
+    assert qubits(20, bad=8) == []
+    assert qubits(30, bad=1) == [("qpu-1", False)]

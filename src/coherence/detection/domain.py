@@ -57,6 +57,7 @@ class Track:
         "firing",
         "last_seen",
         "mean",
+        "parts",
         "pending_since",
         "window",
     )
@@ -67,6 +68,7 @@ class Track:
         self.clearing_since: float | None = None
         self.last_seen = -math.inf
         self.window: deque[tuple[float, float]] | None = None
+        self.parts: dict[str, bool] | None = None
         self.mean = 0.0
         self.deviation = 0.0
         self.count = 0
@@ -108,10 +110,12 @@ class Detector:
         changes: list[Change] = []
         self._asset_kinds[sample.asset] = asset_kind
         for index, rule in self._rules.get((sample.metric, asset_kind), ()):
-            track = self._tracks.get((sample.asset, index))
+            # A correlated rule judges the whole asset, so its state lives under the owner.
+            series = base_asset(sample.asset) if rule.kind == "correlated" else sample.asset
+            track = self._tracks.get((series, index))
             if track is None:
-                track = self._tracks[(sample.asset, index)] = Track()
-            if sample.timestamp < track.last_seen:
+                track = self._tracks[(series, index)] = Track()
+            if sample.timestamp < track.last_seen and rule.kind != "correlated":
                 continue  # Late samples would rewrite history; the series has moved on.
             change = _step(rule, track, sample)
             track.last_seen = sample.timestamp
@@ -153,7 +157,19 @@ def _step(rule: Rule, track: Track, sample: Sample) -> Change | None:
         return None
     if sample.quality is Quality.INVALID:
         return None  # The reading is not trustworthy; neither raise nor clear on it.
-    bad, still_bad = _condition(rule, track, sample.value, sample.timestamp)
+    if rule.kind == "correlated":
+        bad = still_bad = _correlated_condition(rule, track, sample)
+        sample = Sample(
+            sample.site,
+            base_asset(sample.asset),
+            sample.metric,
+            sample.value,
+            sample.unit,
+            sample.timestamp,
+            sample.quality,
+        )
+    else:
+        bad, still_bad = _condition(rule, track, sample.value, sample.timestamp)
     if not track.firing:
         if not bad:
             track.pending_since = None
@@ -210,6 +226,20 @@ def _rate_condition(rule: Rule, track: Track, value: float, at: float) -> tuple[
     return bad, bad
 
 
+def _correlated_condition(rule: Rule, track: Track, sample: Sample) -> bool:
+    """Record this part's state and judge the share of bad parts across the asset."""
+    parts = track.parts
+    if parts is None:
+        parts = track.parts = {}
+    assert rule.operator is not None
+    value = sample.value
+    bad_now = not isinstance(value, str) and COMPARE[rule.operator](value, rule.value)
+    was_bad = parts.get(sample.asset, False)
+    parts[sample.asset] = bad_now
+    track.count += int(bad_now) - int(was_bad)
+    return len(parts) >= rule.min_parts and track.count / len(parts) >= rule.fraction
+
+
 def _anomaly_condition(rule: Rule, track: Track, value: float) -> tuple[bool, bool]:
     """Compare with an exponentially weighted mean and mean absolute deviation."""
     if track.count == 0:
@@ -243,6 +273,12 @@ def _why(rule: Rule, sample: Sample) -> str:
         return f"{rule.metric} changing {rule.operator.value} {rule.value:g}/s"
     if rule.kind == "anomaly":
         return f"{rule.metric} = {sample.value} is {rule.deviations:g}+ deviations off its baseline"
+    if rule.kind == "correlated":
+        assert rule.operator is not None
+        return (
+            f"at least {rule.fraction:.0%} of its parts have {rule.metric} "
+            f"{rule.operator.value} {rule.value:g} at once: a device-wide event"
+        )
     return f"{rule.metric} = {sample.value} matches {rule.trigger}"
 
 

@@ -9,6 +9,7 @@ from coherence.playbooks.schemas import (
     AbsenceTrigger,
     AnomalyTrigger,
     BitsTrigger,
+    CorrelatedTrigger,
     Operator,
     PlaybookDocument,
     RateTrigger,
@@ -41,6 +42,8 @@ class Rule:
     deviations: float = 0.0
     smoothing: float = 0.0
     min_samples: int = 0
+    fraction: float = 0.0
+    min_parts: int = 0
     description: str = ""
 
 
@@ -106,7 +109,8 @@ def _with_parameters(
     | StateTrigger
     | BitsTrigger
     | AbsenceTrigger
-    | AnomalyTrigger,
+    | AnomalyTrigger
+    | CorrelatedTrigger,
 ) -> Rule:
     if isinstance(trigger, ThresholdTrigger):
         clear = trigger.value if trigger.clear_value is None else trigger.clear_value
@@ -135,6 +139,14 @@ def _with_parameters(
         return replace(base, mask=trigger.mask, hold_seconds=trigger.hold_seconds)
     if isinstance(trigger, AbsenceTrigger):
         return replace(base, silence_seconds=trigger.silence_seconds)
+    if isinstance(trigger, CorrelatedTrigger):
+        return replace(
+            base,
+            operator=trigger.operator,
+            value=trigger.value,
+            fraction=trigger.fraction,
+            min_parts=trigger.min_parts,
+        )
     # A half-life of h samples means each new sample moves the baseline by 1 - 2**(-1/h).
     return replace(
         base,

@@ -132,8 +132,29 @@ class AnomalyTrigger(StrictDocument):
     description: str = ""
 
 
+class CorrelatedTrigger(StrictDocument):
+    """Fires when a share of an asset's parts (e.g. a processor's qubits) are bad at once."""
+
+    kind: Literal["correlated"]
+    key: Key
+    metric: Key
+    operator: Operator
+    value: float = Field(description="The per-part condition, e.g. t1_ratio_to_median < 0.5.")
+    fraction: float = Field(gt=0, le=1, description="Share of reporting parts that must be bad.")
+    min_parts: int = Field(5, ge=2, le=100_000, description="Parts that must report first.")
+    impact: str | None = None
+    urgency: str | None = None
+    description: str = ""
+
+
 Trigger = Annotated[
-    ThresholdTrigger | RateTrigger | StateTrigger | BitsTrigger | AbsenceTrigger | AnomalyTrigger,
+    ThresholdTrigger
+    | RateTrigger
+    | StateTrigger
+    | BitsTrigger
+    | AbsenceTrigger
+    | AnomalyTrigger
+    | CorrelatedTrigger,
     Field(discriminator="kind"),
 ]
 
