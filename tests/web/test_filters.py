@@ -72,3 +72,30 @@ def test_summaries_read_like_sentences_and_fall_back_to_key_values() -> None:
         == "p is now safety officer (was q)"
     )
     assert summarize(entry("something:new", b=2, a=1)) == "a: 1; b: 2"
+
+
+def test_detection_entries_read_plainly() -> None:
+    from datetime import UTC, datetime
+
+    from coherence.incidents.schemas import TimelineEntry
+    from coherence.web.filters import summarize
+
+    def entry(kind: str, payload: dict[str, object]) -> str:
+        return summarize(
+            TimelineEntry(
+                seq=1,
+                at=datetime(2026, 1, 1, tzinfo=UTC),
+                type=kind,
+                actor="detector",
+                payload=payload,
+            )
+        )
+
+    raised = entry("signal:raised", {"source": "rule:warm-up/mxc", "detail": "mxc = 0.06 > 0.05"})
+    assert "mxc = 0.06 > 0.05" in raised
+    assert "SEV3 → SEV1" in entry(
+        "incident:reclassified", {"from": "sev3", "to": "sev1", "reason": "4K flange warm"}
+    )
+    assert "120 samples of fridge-1" in entry(
+        "evidence:captured", {"samples": 120, "asset": "fridge-1", "sha256": "ab" * 32}
+    )

@@ -153,7 +153,31 @@ def _notification(p: Mapping[str, Any]) -> str:
     return f"{p.get('channel')} to {p.get('person')}: {p.get('subject')} ({p.get('reason')})"
 
 
+def _signal(verb: str) -> Callable[[Mapping[str, Any]], str]:
+    def describe(p: Mapping[str, Any]) -> str:
+        return f"Signal {verb} ({p.get('source')}): {p.get('detail')}"
+
+    return describe
+
+
+def _reclassified(p: Mapping[str, Any]) -> str:
+    was, now = str(p.get("from", "")).upper(), str(p.get("to", "")).upper()
+    return f"Severity raised {was} → {now}: {p.get('reason')}"
+
+
+def _evidence(p: Mapping[str, Any]) -> str:
+    return (
+        f"Telemetry kept as evidence: {p.get('samples')} samples of {p.get('asset')}, "
+        f"SHA-256 {str(p.get('sha256', ''))[:16]}…"
+    )
+
+
 SUMMARIES: Mapping[str, Callable[[Mapping[str, Any]], str]] = {
+    "signal:raised": _signal("raised"),
+    "signal:cleared": _signal("cleared"),
+    "signal:flapping": _signal("flapping, further changes held back"),
+    "incident:reclassified": _reclassified,
+    "evidence:captured": _evidence,
     "incident:opened": _opened,
     "incident:acknowledged": _moved,
     "incident:transitioned": _moved,
