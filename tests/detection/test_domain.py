@@ -192,3 +192,12 @@ def test_a_device_wide_drop_is_one_event_for_the_whole_asset() -> None:
     assert qubits(10, bad=8) == [("qpu-1", True)]
     assert qubits(20, bad=8) == []
     assert qubits(30, bad=1) == [("qpu-1", False)]
+
+
+def test_a_held_rule_says_when_the_condition_began() -> None:
+    detector = Detector([rule(hold_seconds=30)])
+    feed(detector, [(0, 0.01), (10, 0.06), (25, 0.07)])
+    sample = Sample("sc-lab", "fridge-1", "mxc_temperature_k", 0.08, "K", 40)
+    (change,) = detector.observe(sample, FRIDGE)
+    assert change.at == 40
+    assert change.began == 10

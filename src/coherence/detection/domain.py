@@ -40,6 +40,12 @@ class Change:
     at: float
     value: float | str | None
     detail: str
+    since: float | None = None
+
+    @property
+    def began(self) -> float:
+        """When the condition started: before ``at`` by the hold time, for a held rule."""
+        return self.at if self.since is None else self.since
 
     @property
     def key(self) -> str:
@@ -178,8 +184,11 @@ def _step(rule: Rule, track: Track, sample: Sample) -> Change | None:
             track.pending_since = sample.timestamp
         if sample.timestamp - track.pending_since < rule.hold_seconds:
             return None
+        began = track.pending_since
         track.firing, track.pending_since, track.clearing_since = True, None, None
-        return Change(rule, sample.asset, True, sample.timestamp, sample.value, _why(rule, sample))
+        return Change(
+            rule, sample.asset, True, sample.timestamp, sample.value, _why(rule, sample), began
+        )
     if still_bad:
         track.clearing_since = None
         return None

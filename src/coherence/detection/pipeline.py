@@ -156,7 +156,7 @@ class Pipeline:
                 asset=base_asset(change.asset),
                 source=f"rule:{change.rule.playbook}/{change.rule.trigger}",
                 raised=change.raised,
-                at=datetime.fromtimestamp(change.at, UTC),
+                at=datetime.fromtimestamp(change.began, UTC),
                 impact=change.rule.impact,
                 urgency=change.rule.urgency,
                 detail=f"{change.asset}: {change.detail}",
