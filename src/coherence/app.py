@@ -117,6 +117,7 @@ def create_app(
     app.state.workers = workers
     app.state.pipeline = pipeline
     app.state.mqtt_stats = mqtt_stats
+    app.state.simulation = simulation
     install_error_handlers(app)
     for router in (
         access_router,

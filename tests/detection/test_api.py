@@ -194,3 +194,68 @@ def test_a_generic_signal(client: TestClient) -> None:
     assert len(result["incidents_opened"]) == 1
     missing = client.post("/api/v1/signals", json={**signal, "asset": None})
     assert missing.status_code == 422
+
+
+@pytest.fixture
+def simulating(
+    engine: Any,
+    clock: ManualClock,
+    facility: None,
+    tmp_path: Any,
+    factory: sessionmaker[Session],
+) -> Any:
+    from coherence.access import service as access_service
+    from coherence.app import create_app
+    from coherence.db import session_scope
+    from coherence.settings import Settings
+
+    with session_scope(factory) as session:
+        _row, secret = access_service.create_token(
+            session, clock=clock, person_key="amara-osei", name="test", actor="test"
+        )
+    app = create_app(
+        Settings(data_dir=tmp_path / "data"),
+        engine=engine,
+        clock=clock,
+        run_workers=False,
+        simulate=(),
+    )
+    # Stopped before it starts, so the test drives it by hand with the manual clock.
+    app.state.simulation.stop()
+    with TestClient(app) as client:
+        client.headers["Authorization"] = f"Bearer {secret}"
+        yield client
+
+
+def test_faults_are_injected_into_a_running_simulation(
+    simulating: TestClient, clock: ManualClock
+) -> None:
+    from datetime import timedelta
+
+    injected = simulating.post(
+        "/api/v1/simulator/faults", json={"fault": "magnet-quench", "asset": "ion-magnet"}
+    )
+    assert injected.status_code == 201, injected.text
+    assert [f["asset"] for f in simulating.get("/api/v1/simulator/faults").json()] == ["ion-magnet"]
+    runner = simulating.app.state.simulation  # type: ignore[attr-defined]
+    clock.advance(timedelta(seconds=5))
+    runner.tick()
+    listed = simulating.get("/api/v1/incidents").json()
+    assert [i["asset"] for i in listed["items"]] == ["ion-magnet"]
+    for body, field in (
+        ({"fault": "meteor", "asset": "ion-magnet"}, "fault"),
+        ({"fault": "magnet-quench", "asset": "fridge-1"}, "asset"),
+        ({"fault": "magnet-quench", "asset": "nowhere"}, "asset"),
+        ({"fault": "magnet-quench", "asset": "ion-magnet", "after_seconds": -1}, "after_seconds"),
+    ):
+        refused = simulating.post("/api/v1/simulator/faults", json=body)
+        assert refused.status_code == 422
+        assert refused.json()["field"] == field
+
+
+def test_fault_injection_without_a_simulation_says_how_to_start_one(client: TestClient) -> None:
+    refused = client.post(
+        "/api/v1/simulator/faults", json={"fault": "magnet-quench", "asset": "ion-magnet"}
+    )
+    assert refused.status_code == 409
+    assert "--simulate" in refused.json()["message"]

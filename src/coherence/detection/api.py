@@ -9,8 +9,16 @@ from starlette.concurrency import run_in_threadpool
 from coherence.access.api import CallerKey
 from coherence.detection import formats
 from coherence.detection.pipeline import IngestReport, Pipeline
-from coherence.detection.schemas import IntakeResult, IntakeStatus, RejectedSample
-from coherence.errors import ValidationFailed
+from coherence.detection.schemas import (
+    FaultInjection,
+    FaultRead,
+    IntakeResult,
+    IntakeStatus,
+    RejectedSample,
+)
+from coherence.detection.simulation import SimulationRunner
+from coherence.detection.simulator import InjectionRefused
+from coherence.errors import Conflict, ValidationFailed
 from coherence.http import ERROR_RESPONSES
 from coherence.incidents.domain import reference
 
@@ -109,3 +117,39 @@ def status(request: Request, _caller: CallerKey) -> IntakeStatus:
         mqtt_rejected=stats.rejected,
         mqtt_last_rejections=list(stats.last_rejections),
     )
+
+
+def _simulation(request: Request) -> SimulationRunner:
+    runner: SimulationRunner | None = request.app.state.simulation
+    if runner is None:
+        raise Conflict(
+            "no simulation is running; start the server with `coherence serve --simulate`",
+            field="simulation",
+        )
+    return runner
+
+
+@router.get("/simulator/faults", response_model=list[FaultRead], summary="Simulated faults")
+def list_faults(request: Request, _caller: CallerKey) -> list[FaultRead]:
+    """Faults injected into the running simulation (409 when none is running)."""
+    return [
+        FaultRead(fault=i.fault.name, asset=i.asset, strikes_at=i.since)
+        for i in _simulation(request).simulator.injections
+    ]
+
+
+@router.post(
+    "/simulator/faults",
+    response_model=FaultRead,
+    status_code=201,
+    summary="Inject a simulated fault",
+)
+def inject_fault(body: FaultInjection, request: Request, _caller: CallerKey) -> FaultRead:
+    """Strike a simulated asset with a named fault, now or after a delay."""
+    runner = _simulation(request)
+    at = request.app.state.clock.now().timestamp() + body.after_seconds
+    try:
+        injection = runner.simulator.inject(body.fault, body.asset, at)
+    except InjectionRefused as exc:
+        raise ValidationFailed(str(exc), field=exc.field) from None
+    return FaultRead(fault=injection.fault.name, asset=injection.asset, strikes_at=injection.since)

@@ -31,3 +31,21 @@ class IntakeStatus(BaseModel):
     mqtt_accepted: int
     mqtt_rejected: int
     mqtt_last_rejections: list[str] = Field(description="The latest refusals, newest last.")
+
+
+class FaultInjection(BaseModel):
+    """Strike a simulated asset with a named fault."""
+
+    model_config = {"extra": "forbid"}
+
+    fault: str = Field(max_length=64, description="cooling-outage, compressor-trip, ...")
+    asset: str = Field(max_length=64, description="Key of a simulated asset.")
+    after_seconds: float = Field(0, ge=0, le=86_400, description="Delay before it strikes.")
+
+
+class FaultRead(BaseModel):
+    """A fault that has struck or will strike."""
+
+    fault: str
+    asset: str
+    strikes_at: float = Field(description="Seconds since the epoch (UTC).")

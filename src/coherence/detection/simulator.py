@@ -171,6 +171,14 @@ FAULTS: dict[str, Fault] = {
 }
 
 
+class InjectionRefused(ValueError):
+    """A fault that cannot strike as asked; ``field`` names what to change."""
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 @dataclass
 class Injection:
     """A fault striking one asset from a moment on."""
@@ -199,12 +207,16 @@ class Simulator:
         """Strike ``asset`` with the named fault from ``at`` on; names the valid choices."""
         fault = FAULTS.get(name)
         if fault is None:
-            raise ValueError(f"unknown fault {name!r}; choose from {', '.join(sorted(FAULTS))}")
+            raise InjectionRefused(
+                f"unknown fault {name!r}; choose from {', '.join(sorted(FAULTS))}", field="fault"
+            )
         kind = next((k for key, k, _site in self.assets if key == asset), None)
         if kind is None:
-            raise ValueError(f"no asset {asset!r} in the simulation")
+            raise InjectionRefused(f"no asset {asset!r} in the simulation", field="asset")
         if kind not in fault.asset_kinds:
-            raise ValueError(f"{name} strikes {', '.join(sorted(fault.asset_kinds))}, not {kind}")
+            raise InjectionRefused(
+                f"{name} strikes {', '.join(sorted(fault.asset_kinds))}, not {kind}", field="asset"
+            )
         injection = Injection(fault, asset, at)
         self.injections.append(injection)
         return injection
