@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import Result
@@ -264,17 +265,22 @@ def test_ledger_and_people_text_print_literally(run: Run) -> None:
     assert "no incident" in run("ledger", "list", "--incident", "INC-4242", code=1).output
 
 
-def test_replaying_real_calibrations_opens_one_incident_per_processor(run: Run) -> None:
+@pytest.fixture
+def fez_props() -> Path:
+    """IBM's real ibm_fez calibration snapshot, as the qiskit-ibm-runtime package ships it."""
     from importlib import metadata
 
     distribution = metadata.distribution("qiskit-ibm-runtime")
-    props = next(
-        str(distribution.locate_file(f))
+    return next(
+        Path(str(distribution.locate_file(f)))
         for f in distribution.files or ()
         if str(f).endswith("props_fez.json")
     )
-    run("init", "--sample")
-    result = json.loads(
+
+
+def replay_ibm(run: Run, props: str) -> dict[str, Any]:
+    """Replay an IBM snapshot onto the sample's qpu-1 and return the JSON summary."""
+    result: dict[str, Any] = json.loads(
         run(
             "telemetry",
             "replay",
@@ -288,22 +294,18 @@ def test_replaying_real_calibrations_opens_one_incident_per_processor(run: Run) 
             "--json",
         ).stdout
     )
+    return result
+
+
+def test_replaying_real_calibrations_opens_one_incident_per_processor(
+    run: Run, fez_props: Path
+) -> None:
+    props = str(fez_props)
+    run("init", "--sample")
+    result = replay_ibm(run, props)
     assert result["accepted"] == result["read"] > 100
     assert len(result["incidents_opened"]) == 1
-    again = json.loads(
-        run(
-            "telemetry",
-            "replay",
-            props,
-            "--format",
-            "ibm",
-            "--site",
-            "sc-lab",
-            "--asset",
-            "qpu-1",
-            "--json",
-        ).stdout
-    )
+    again = replay_ibm(run, props)
     assert again["incidents_opened"] == []
 
 
@@ -352,17 +354,9 @@ def test_simulated_faults_are_checked_before_serving(run: Run) -> None:
 
 
 def test_a_device_wide_t1_collapse_in_real_data_is_one_severe_incident(
-    run: Run, tmp_path: Path
+    run: Run, tmp_path: Path, fez_props: Path
 ) -> None:
-    from importlib import metadata
-
-    distribution = metadata.distribution("qiskit-ibm-runtime")
-    props = next(
-        Path(str(distribution.locate_file(f)))
-        for f in distribution.files or ()
-        if str(f).endswith("props_fez.json")
-    )
-    snapshot = json.loads(props.read_text())
+    snapshot = json.loads(fez_props.read_text())
     for qubit in snapshot["qubits"]:
         for entry in qubit:
             if entry["name"] == "T1":
@@ -370,20 +364,7 @@ def test_a_device_wide_t1_collapse_in_real_data_is_one_severe_incident(
     degraded = tmp_path / "props_fez_warm.json"
     degraded.write_text(json.dumps(snapshot))
     run("init", "--sample")
-    result = json.loads(
-        run(
-            "telemetry",
-            "replay",
-            str(degraded),
-            "--format",
-            "ibm",
-            "--site",
-            "sc-lab",
-            "--asset",
-            "qpu-1",
-            "--json",
-        ).stdout
-    )
+    result = replay_ibm(run, str(degraded))
     assert len(result["incidents_opened"]) == 1
     ref = result["incidents_opened"][0]
     shown = json.loads(run("incident", "show", ref, "--json").stdout)
