@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import operator
+from array import array
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -73,7 +74,9 @@ class Track:
         self.pending_since: float | None = None
         self.clearing_since: float | None = None
         self.last_seen = -math.inf
-        self.window: deque[tuple[float, float]] | None = None
+        # Rate windows as flat (time, value, time, value, ...) doubles: a deque of tuples
+        # cost eight times the memory.
+        self.window: array[float] | None = None
         self.parts: dict[str, bool] | None = None
         self.mean = 0.0
         self.deviation = 0.0
@@ -222,11 +225,15 @@ def _condition(rule: Rule, track: Track, value: float | str, at: float) -> tuple
 def _rate_condition(rule: Rule, track: Track, value: float, at: float) -> tuple[bool, bool]:
     window = track.window
     if window is None:
-        window = track.window = deque()
-    window.append((at, value))
-    while window and at - window[0][0] > rule.window_seconds:
-        window.popleft()
-    oldest_at, oldest = window[0]
+        window = track.window = array("d")
+    window.append(at)
+    window.append(value)
+    expired = 0
+    while at - window[expired] > rule.window_seconds:
+        expired += 2
+    if expired:
+        del window[:expired]
+    oldest_at, oldest = window[0], window[1]
     # A rate over a sliver of the window is mostly noise: judge once half of it is covered.
     if at - oldest_at < rule.window_seconds / 2:
         return False, False
