@@ -85,6 +85,13 @@ def test_rate_of_change_over_a_window() -> None:
     assert warming[0][1] is True
 
 
+def test_rate_forgets_what_left_its_window() -> None:
+    detector = Detector([rule(kind="rate", value=0.001, window_seconds=60)])
+    changes = feed(detector, [(0, 0.0)] + [(t, 1.0) for t in range(5, 200, 5)])
+    # The step counts while it lies in the window, then the flat line after it clears.
+    assert changes == [(30, True), (65, False)]
+
+
 def test_states_match_numbers_and_names_alike() -> None:
     detector = Detector(
         [rule(kind="state", metric="compressor_state", states=frozenset({"6", "7", "MAJOR"}))]
