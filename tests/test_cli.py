@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from coherence.cli import app
 from tests.conftest import SAMPLE_FACILITY
+from tests.helpers import packaged_file
 
 Run = Callable[..., Result]
 
@@ -268,13 +269,8 @@ def test_ledger_and_people_text_print_literally(run: Run) -> None:
 @pytest.fixture
 def fez_props() -> Path:
     """IBM's real ibm_fez calibration snapshot, as the qiskit-ibm-runtime package ships it."""
-    from importlib import metadata
-
-    distribution = metadata.distribution("qiskit-ibm-runtime")
-    return next(
-        Path(str(distribution.locate_file(f)))
-        for f in distribution.files or ()
-        if str(f).endswith("props_fez.json")
+    return packaged_file(
+        "qiskit-ibm-runtime", "qiskit_ibm_runtime/fake_provider/backends/fez/props_fez.json"
     )
 
 
@@ -369,5 +365,35 @@ def test_a_device_wide_t1_collapse_in_real_data_is_one_severe_incident(
     ref = result["incidents_opened"][0]
     shown = json.loads(run("incident", "show", ref, "--json").stdout)
     assert shown["severity"] == "sev1"
+    timeline = json.loads(run("incident", "timeline", ref, "--json").stdout)
+    assert any("device-wide" in str(e["payload"].get("detail", "")) for e in timeline)
+
+
+def test_a_t1_collapse_on_a_third_of_a_real_google_device_is_one_incident(
+    run: Run, tmp_path: Path
+) -> None:
+    source = packaged_file(
+        "cirq-google",
+        "cirq_google/devices/calibrations/willow_pink_d7v1-2024_08_16_calibration.json",
+    )
+    calibration = json.loads(source.read_text())
+    t1_entries = [
+        m for m in calibration["metrics"]["metrics"] if m["name"] == "single_qubit_idle_t1_micros"
+    ]
+    run("init", "--sample")
+    replay = ("telemetry", "replay", "--format", "google", "--site", "sc-lab", "--asset", "qpu-1")
+    healthy = json.loads(run(*replay, str(source), "--at", "1767607200", "--json").stdout)
+    assert healthy["accepted"] == healthy["read"] > 400
+    # The real device has one weak qubit (T1 27 us against a median of 70 us): a minor incident.
+    [ref] = healthy["incidents_opened"]
+    assert json.loads(run("incident", "show", ref, "--json").stdout)["severity"] != "sev1"
+    for entry in t1_entries[::3]:
+        entry["values"][0]["doubleVal"] *= 0.3
+    degraded = tmp_path / "willow_pink_warm.json"
+    degraded.write_text(json.dumps(calibration))
+    result = json.loads(run(*replay, str(degraded), "--at", "1767610800", "--json").stdout)
+    assert result["incidents_opened"] == []
+    assert result["incidents_updated"] == [ref]
+    assert json.loads(run("incident", "show", ref, "--json").stdout)["severity"] == "sev1"
     timeline = json.loads(run("incident", "timeline", ref, "--json").stdout)
     assert any("device-wide" in str(e["payload"].get("detail", "")) for e in timeline)

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import copy
-import importlib.metadata
-import os
 import statistics
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -16,20 +13,23 @@ from coherence.detection.metrics import normalise
 from coherence.detection.replay import ReplayResult, read_google_calibration, read_ibm_props
 from coherence.detection.samples import Quality, Sample
 from coherence.errors import ValidationFailed
+from tests.helpers import packaged_file
 
 T0 = 1_767_607_200.0  # 2026-01-05T10:00:00Z
 
 
 def ibm_snapshot(name: str) -> bytes:
     """Read a snapshot shipped in qiskit-ibm-runtime as a file; qiskit is never imported."""
-    try:
-        dist = importlib.metadata.distribution("qiskit-ibm-runtime")
-    except importlib.metadata.PackageNotFoundError:
-        if os.environ.get("CI", "").lower() == "true":
-            raise
-        pytest.skip("qiskit-ibm-runtime (a test extra) is not installed")
-    path = dist.locate_file(f"qiskit_ibm_runtime/fake_provider/backends/{name}/props_{name}.json")
-    return Path(str(path)).read_bytes()
+    return packaged_file(
+        "qiskit-ibm-runtime", f"qiskit_ibm_runtime/fake_provider/backends/{name}/props_{name}.json"
+    ).read_bytes()
+
+
+def google_calibration(name: str) -> bytes:
+    """Read a calibration shipped in cirq-google as a file; cirq is never imported."""
+    return packaged_file(
+        "cirq-google", f"cirq_google/devices/calibrations/{name}_calibration.json"
+    ).read_bytes()
 
 
 def values(result: ReplayResult, metric: str) -> list[float]:
@@ -247,3 +247,34 @@ def test_google_calibration_time_comes_from_the_file_or_the_caller() -> None:
     with pytest.raises(ValidationFailed) as caught:
         read_google_calibration(with_time, site="lab", asset="sycamore")
     assert caught.value.field == "timestampMs"
+
+
+@pytest.mark.parametrize(
+    ("name", "qubits", "median_t1"),
+    [
+        ("rainbow_2021_11_16", 23, 15.9),
+        ("weber_2021_11_03", 53, 15.2),
+        ("willow_pink_d7v1-2024_08_16", 105, 70.2),
+    ],
+)
+def test_real_google_calibrations_give_every_qubit(
+    name: str, qubits: int, median_t1: float
+) -> None:
+    result = read_google_calibration(
+        google_calibration(name), site="lab", asset="sycamore", timestamp=T0
+    )
+    assert len(values(result, "t1_us")) == qubits
+    assert len(values(result, "readout_error_ratio")) == qubits
+    assert statistics.median(values(result, "t1_us")) == pytest.approx(median_t1, abs=0.1)
+    assert result.skipped == []
+    # No T2 in Google's files: nothing is invented for it.
+    assert values(result, "t2_us") == []
+
+
+def test_a_weak_qubit_in_real_google_data_stands_out_against_its_median() -> None:
+    result = read_google_calibration(
+        google_calibration("weber_2021_11_03"), site="lab", asset="weber", timestamp=T0
+    )
+    ratios = values(result, "t1_ratio_to_median")
+    assert min(ratios) < 0.2
+    assert statistics.median(ratios) == pytest.approx(1.0)
