@@ -69,21 +69,26 @@ class Pipeline:
         ``positions`` gives each sample's place in the original batch, for naming refusals.
         """
         report = IngestReport(rejected=list(rejected))
-        owners = [base_asset(s.asset) for s in samples]
-        self._refresh_if_due(force=any(owner not in self._assets for owner in owners))
+        owner_of = {name: base_asset(name) for name in {s.asset for s in samples}}
+        self._refresh_if_due(force=not self._assets.keys() >= set(owner_of.values()))
         changes: list[Change] = []
+        horizon = self._evidence_seconds
         with self._lock:
-            assets, observe = self._assets, self._detector.observe
-            for index, (sample, owner) in enumerate(zip(samples, owners, strict=True)):
+            assets, observe, recents = self._assets, self._detector.observe, self._recent
+            for index, sample in enumerate(samples):
+                owner = owner_of[sample.asset]
                 known = assets.get(owner)
-                problem = self._problem(sample, owner, known)
-                if problem is not None:
+                if known is None or sample.site != known[1]:
                     where = positions[index] if positions is not None else index
-                    report.rejected.append(Rejection(where, problem[0], problem[1]))
+                    report.rejected.append(Rejection(where, *self._problem(sample, owner, known)))
                     continue
-                assert known is not None
-                changes.extend(observe(sample, known[0]))
-                self._remember(sample, owner)
+                found = observe(sample, known[0])
+                if found:
+                    changes.extend(found)
+                recent = recents[owner]
+                recent.append(sample)
+                if sample.timestamp - recent[0].timestamp > horizon:
+                    _forget_before(recent, sample.timestamp - horizon)
                 report.accepted += 1
         self._apply(changes, report)
         report.rejected.sort(key=lambda r: r.index)
@@ -132,21 +137,11 @@ class Pipeline:
         return self._detector.tracked_series
 
     @staticmethod
-    def _problem(
-        sample: Sample, owner: str, known: tuple[str, str] | None
-    ) -> tuple[str, str] | None:
+    def _problem(sample: Sample, owner: str, known: tuple[str, str] | None) -> tuple[str, str]:
         # Metric and unit were checked by the parser that made the sample (formats, replay).
         if known is None:
             return "asset", f"no asset {owner!r} in the catalog"
-        if sample.site != known[1]:
-            return "site", f"{sample.asset} is at {known[1]}, not {sample.site}"
-        return None
-
-    def _remember(self, sample: Sample, owner: str) -> None:
-        recent = self._recent[owner]
-        recent.append(sample)
-        while recent and sample.timestamp - recent[0].timestamp > self._evidence_seconds:
-            recent.popleft()
+        return "site", f"{sample.asset} is at {known[1]}, not {sample.site}"
 
     def _apply(self, changes: Sequence[Change], report: IngestReport) -> None:
         for change in changes:
@@ -225,3 +220,9 @@ class Pipeline:
             if documents is not None:
                 self._detector = self._detector.with_rules(compile_rules(documents))
                 self._rules_version = version
+
+
+def _forget_before(recent: deque[Sample], cutoff: float) -> None:
+    """Drop remembered samples older than ``cutoff`` from the front of an asset's evidence."""
+    while recent and recent[0].timestamp < cutoff:
+        recent.popleft()
