@@ -11,8 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from coherence.clock import ManualClock
-from coherence.comms import service as comms_service
 from coherence.comms.channels import MemoryChannel
+from coherence.comms.dispatcher import Dispatcher
 from coherence.comms.models import OutboxMessage
 from coherence.db import session_scope
 from coherence.incidents import service as incidents_service
@@ -94,11 +94,11 @@ def test_two_dispatchers_send_each_page_once(
         _open(factory, clock, asset)
     channel = MemoryChannel()
     fallback = MemoryChannel(name="fallback")
-
-    def dispatch() -> None:
-        comms_service.dispatch_pending(factory, clock=clock, channels={}, fallback=channel)
-
-    _in_parallel(dispatch, dispatch)
+    dispatchers = [
+        Dispatcher(factory, clock=clock, channels={}, fallback=channel, name=name)
+        for name in ("one", "two")
+    ]
+    _in_parallel(dispatchers[0].run_once, dispatchers[1].run_once)
     with session_scope(factory) as session:
         messages = session.scalars(select(OutboxMessage)).all()
     ids = [m.message_id for m in channel.sent]

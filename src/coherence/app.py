@@ -15,7 +15,8 @@ from coherence.access.api import router as access_router
 from coherence.apidocs import mount_api_docs
 from coherence.catalog.api import router as catalog_router
 from coherence.clock import Clock, SystemClock
-from coherence.comms.channels import Channel, ConsoleChannel
+from coherence.comms.channels import Channel
+from coherence.comms.config import make_dispatcher
 from coherence.db import ensure_migrated, make_engine, make_session_factory
 from coherence.detection.api import router as detection_router
 from coherence.detection.mqtt import MqttStats, run_mqtt_intake
@@ -60,14 +61,12 @@ def create_app(
     ensure_migrated(engine)
     clock = clock or SystemClock()
     session_factory = make_session_factory(engine)
-    console = ConsoleChannel()
     pipeline = Pipeline(session_factory, clock=clock)
     workers = EmbeddedWorkers(
         session_factory,
         clock=clock,
         pipeline=pipeline,
-        channels=channels or {},
-        fallback=console,
+        dispatcher=make_dispatcher(settings, session_factory, clock=clock, channels=channels),
         interval=settings.worker_interval_seconds,
     )
 

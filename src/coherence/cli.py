@@ -232,18 +232,18 @@ def worker_run(
     once: bool = typer.Option(False, "--once", help="Do one pass and exit."),
 ) -> None:
     """Fire due timers and deliver queued messages (for deployments without `serve`)."""
-    from coherence.comms.channels import ConsoleChannel
+    from coherence.comms.config import make_dispatcher
     from coherence.db import ensure_migrated
     from coherence.workers import EmbeddedWorkers
 
     settings = console.load_settings()
     engine = make_engine(settings.resolved_database_url)
     ensure_migrated(engine)
+    factory, clock = make_session_factory(engine), console.clock()
     workers = EmbeddedWorkers(
-        make_session_factory(engine),
-        clock=console.clock(),
-        channels={},
-        fallback=ConsoleChannel(),
+        factory,
+        clock=clock,
+        dispatcher=make_dispatcher(settings, factory, clock=clock),
         interval=settings.worker_interval_seconds,
     )
     if once:

@@ -58,6 +58,19 @@ class Settings(BaseSettings):
         "nats://127.0.0.1:4222",
         description="NATS server with JetStream that `coherence worker detect` consumes.",
     )
+    channels_file: Path | None = Field(
+        None,
+        description="YAML file naming the transport for each kind of contact point (see "
+        "docs/notifications.md); unset means every message is printed to the console.",
+    )
+    public_url: str = Field(
+        "",
+        description="Address people reach the dashboard at, for links inside messages; "
+        "empty means http://<host>:<port>.",
+    )
+    dispatch_concurrency: int = Field(
+        8, ge=1, le=256, description="How many messages one dispatcher sends at once."
+    )
     worker_interval_seconds: float = Field(
         1.0, gt=0, le=60, description="How often the embedded timer and outbox workers poll."
     )
@@ -71,6 +84,11 @@ class Settings(BaseSettings):
                 "before running with COHERENCE_ENVIRONMENT=production"
             )
         return self
+
+    @property
+    def resolved_public_url(self) -> str:
+        """The dashboard's address as people reach it, without a trailing slash."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
     def resolved_database_url(self) -> str:

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from coherence.clock import Clock
-from coherence.comms import service as comms_service
-from coherence.comms.channels import Channel
+from coherence.comms.dispatcher import Dispatcher
 from coherence.db import session_scope
 from coherence.detection.pipeline import Pipeline
 from coherence.incidents import escalation
@@ -40,15 +38,13 @@ class EmbeddedWorkers:
         factory: sessionmaker[Session],
         *,
         clock: Clock,
-        channels: Mapping[str, Channel],
-        fallback: Channel,
+        dispatcher: Dispatcher,
         interval: float,
         pipeline: Pipeline | None = None,
     ) -> None:
         self._factory = factory
         self._clock = clock
-        self._channels = channels
-        self._fallback = fallback
+        self.dispatcher = dispatcher
         self._interval = interval
         self._pipeline = pipeline
         self._stop = threading.Event()
@@ -59,9 +55,7 @@ class EmbeddedWorkers:
         if self._pipeline is not None:
             self._pipeline.sweep()
         fired = fire_due_timers(self._factory, clock=self._clock)
-        sent = comms_service.dispatch_pending(
-            self._factory, clock=self._clock, channels=self._channels, fallback=self._fallback
-        )
+        sent = self.dispatcher.run_once()
         return fired, sent
 
     def run_forever(self) -> None:
@@ -86,3 +80,4 @@ class EmbeddedWorkers:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
+        self.dispatcher.close()

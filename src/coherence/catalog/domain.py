@@ -81,6 +81,12 @@ class ContactChannel(StrEnum):
     VOICE = "voice"
     PAGER = "pager"
     CHAT = "chat"
+    WEBHOOK = "webhook"
+    SLACK = "slack"
+    TEAMS = "teams"
+    MATRIX = "matrix"
+    MQTT = "mqtt"
+    NATS = "nats"
     CONSOLE = "console"
 
 

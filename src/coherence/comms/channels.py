@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
-from typing import Protocol, TextIO
+from typing import Any, Protocol, TextIO
 
 
 @dataclass(frozen=True)
@@ -16,12 +16,34 @@ class OutgoingMessage:
     address: str
     subject: str
     body: str
+    key: str = ""
+    ack_url: str | None = None
+
+    @property
+    def text(self) -> str:
+        """The body with the acknowledgement link, for channels that carry plain text."""
+        if self.ack_url is None:
+            return self.body
+        return f"{self.body.rstrip()}\n\nAcknowledge: {self.ack_url}\n"
+
+    def as_json(self) -> dict[str, Any]:
+        """The message as the JSON object webhook, MQTT and NATS receivers get."""
+        return {
+            "message_id": self.key or str(self.message_id),
+            "to": self.address,
+            "subject": self.subject,
+            "text": self.body,
+            "ack_url": self.ack_url,
+        }
 
 
 class Channel(Protocol):
-    """Delivers a message or raises; anything raised counts as a failed attempt."""
+    """Delivers a message or raises; ``DeliveryFailed`` says how, anything else is an error."""
 
     name: str
+    timeout_seconds: float
+    # Seconds to wait for a delivery receipt after the hand-over; None when none will come.
+    receipt_seconds: float | None
 
     def send(self, message: OutgoingMessage) -> None:
         """Deliver ``message`` to its address."""
@@ -32,6 +54,8 @@ class ConsoleChannel:
     """Prints each message; the development stand-in for every real channel."""
 
     name = "console"
+    timeout_seconds: float = 1.0
+    receipt_seconds: float | None = None
 
     def __init__(self, stream: TextIO | None = None) -> None:
         self._stream = stream
@@ -39,7 +63,7 @@ class ConsoleChannel:
     def send(self, message: OutgoingMessage) -> None:
         """Write the message to the console."""
         stream = self._stream or sys.stderr
-        body = "".join(f"    {line}\n" for line in message.body.splitlines())
+        body = "".join(f"    {line}\n" for line in message.text.splitlines())
         stream.write(
             f"[page #{message.message_id} via {message.channel} to {message.address}] "
             f"{message.subject}\n{body}"
@@ -52,6 +76,8 @@ class MemoryChannel:
     """Records what it was asked to send; for tests."""
 
     name: str = "memory"
+    timeout_seconds: float = 1.0
+    receipt_seconds: float | None = None
     sent: list[OutgoingMessage] = field(default_factory=list)
 
     def send(self, message: OutgoingMessage) -> None:

@@ -1,23 +1,25 @@
-"""Queue messages in the outbox with the change that caused them, and deliver them."""
+"""The outbox: queue messages with the change that caused them, claim them, record each attempt."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
 
 from coherence.catalog.domain import ContactChannel
 from coherence.catalog.models import Person
 from coherence.clock import Clock
-from coherence.comms.channels import Channel, OutgoingMessage
-from coherence.comms.models import OutboxMessage
-from coherence.db import session_scope
+from coherence.comms.domain import NextStep, Outcome, Status, after_failure
+from coherence.comms.models import DeliveryAttempt, OutboxMessage
 from coherence.ledger import service as ledger_service
 from coherence.ledger.domain import EntryType
 
-MAX_ATTEMPTS = 5
+NO_CONTACT = {"channel": ContactChannel.CONSOLE.value, "address": "(no contact point on file)"}
 
 
 def enqueue(
@@ -32,16 +34,21 @@ def enqueue(
     incident_id: int | None = None,
 ) -> OutboxMessage:
     """Write one message for ``person`` to the outbox and record it in the ledger."""
-    contact = _first_contact(person.contacts)
+    contacts = [{"channel": c["channel"], "address": c["address"]} for c in person.contacts]
+    contacts = contacts or [dict(NO_CONTACT)]
     message = OutboxMessage(
+        key=str(uuid.uuid4()),
         incident_id=incident_id,
         person_id=person.id,
         reason=reason,
-        channel=contact["channel"],
-        address=contact["address"],
+        channel=contacts[0]["channel"],
+        address=contacts[0]["address"],
+        contacts=contacts,
+        contact_index=0,
+        rounds=0,
         subject=subject[:300],
         body=body,
-        status="pending",
+        status=Status.PENDING.value,
         attempts=0,
         created_at=clock.now(),
     )
@@ -58,6 +65,7 @@ def enqueue(
             "message_id": message.id,
             "person": person.key,
             "channel": message.channel,
+            "fallbacks": [c["channel"] for c in contacts[1:]],
             "reason": reason,
             "subject": message.subject,
         },
@@ -65,58 +73,295 @@ def enqueue(
     return message
 
 
-def _first_contact(contacts: list[dict[str, Any]]) -> Mapping[str, str]:
-    if contacts:
-        return contacts[0]
-    return {"channel": ContactChannel.CONSOLE.value, "address": "(no contact point on file)"}
+@dataclass(frozen=True)
+class Claimed:
+    """A message one dispatcher holds the lease on, copied out of its transaction."""
+
+    id: int
+    key: str
+    incident_id: int | None
+    contacts: tuple[tuple[str, str], ...]
+    contact_index: int
+    rounds: int
+    attempts: int
+    subject: str
+    body: str
 
 
-def dispatch_pending(
-    factory: sessionmaker[Session],
+def claim(
+    session: Session, *, now: datetime, dispatcher: str, lease_seconds: float, limit: int
+) -> list[Claimed]:
+    """Lease up to ``limit`` due messages: pending ones, and those whose holder's lease ran out.
+
+    On PostgreSQL, ``SKIP LOCKED`` lets several dispatchers claim side by side without ever
+    taking the same row; SQLite has one writer at a time, which gives the same guarantee.
+    """
+    due = (
+        select(OutboxMessage)
+        .where(
+            or_(
+                (OutboxMessage.status == Status.PENDING.value)
+                & or_(
+                    OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= now
+                ),
+                (OutboxMessage.status == Status.SENDING.value)
+                & (OutboxMessage.claimed_until < now),
+            )
+        )
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    claimed = []
+    until = now + timedelta(seconds=lease_seconds)
+    for message in session.scalars(due).all():
+        message.status = Status.SENDING.value
+        message.claimed_until, message.claimed_by = until, dispatcher
+        claimed.append(_copy(message))
+    return claimed
+
+
+def _copy(message: OutboxMessage) -> Claimed:
+    contacts = message.contacts or [{"channel": message.channel, "address": message.address}]
+    return Claimed(
+        id=message.id,
+        key=message.key or str(message.id),
+        incident_id=message.incident_id,
+        contacts=tuple((c["channel"], c["address"]) for c in contacts),
+        contact_index=message.contact_index,
+        rounds=message.rounds,
+        attempts=message.attempts,
+        subject=message.subject,
+        body=message.body,
+    )
+
+
+def extend_lease(session: Session, *, message_id: int, dispatcher: str, until: datetime) -> bool:
+    """Keep holding a message for a slow attempt; False if another dispatcher has taken it."""
+    result = session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == message_id,
+            OutboxMessage.claimed_by == dispatcher,
+            OutboxMessage.status == Status.SENDING.value,
+        )
+        .values(claimed_until=until)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class AttemptRecord:
+    """One attempt, as the dispatcher saw it."""
+
+    channel: str
+    address: str
+    outcome: Outcome
+    detail: str
+    started_at: datetime
+    latency: float
+
+
+def record_attempt(
+    session: Session,
     *,
     clock: Clock,
-    channels: Mapping[str, Channel],
-    fallback: Channel,
-    limit: int = 50,
-) -> int:
-    """Send pending outbox messages, each in its own transaction; return how many were sent."""
-    sent = 0
-    with session_scope(factory) as session:
-        ids = session.scalars(
-            select(OutboxMessage.id)
-            .where(OutboxMessage.status == "pending")
-            .order_by(OutboxMessage.id)
-            .limit(limit)
-        ).all()
-    for message_id in ids:
-        with session_scope(factory) as session:
-            message = session.scalars(
-                select(OutboxMessage)
-                .where(OutboxMessage.id == message_id, OutboxMessage.status == "pending")
-                .with_for_update(skip_locked=True)
-            ).one_or_none()
-            if message is None:
-                continue
-            channel = channels.get(message.channel, fallback)
-            message.attempts += 1
-            try:
-                channel.send(
-                    OutgoingMessage(
-                        message.id, message.channel, message.address, message.subject, message.body
-                    )
-                )
-            except Exception as exc:
-                message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-                if message.attempts >= MAX_ATTEMPTS:
-                    message.status = "failed"
-                continue
-            message.status = "sent"
-            message.sent_at = clock.now()
-            sent += 1
-    return sent
+    message_id: int,
+    dispatcher: str,
+    attempt: AttemptRecord,
+    next_step: NextStep | None,
+    keep_claim: bool = False,
+    receipt_due_at: datetime | None = None,
+) -> OutboxMessage | None:
+    """Store an attempt and move the message on; ``next_step`` None means it was delivered.
+
+    ``keep_claim`` keeps the lease for an immediate failover to the next contact point.
+    Returns None (and changes nothing but the attempt log) when this dispatcher's lease was
+    taken over meanwhile: the new holder decides what happens to the message.
+    """
+    message = session.get(OutboxMessage, message_id, with_for_update=True)
+    if message is None:
+        return None
+    _log_attempt(session, message, attempt, dispatcher)
+    if message.claimed_by != dispatcher or message.status != Status.SENDING.value:
+        return None
+    if next_step is None:
+        _delivered(session, clock, message, attempt, receipt_due_at)
+        return message
+    held_until = message.claimed_until
+    _move_on(session, clock, message, attempt, next_step)
+    if keep_claim and next_step.status is Status.PENDING:
+        message.status, message.claimed_by = Status.SENDING.value, dispatcher
+        message.claimed_until = held_until
+    return message
+
+
+def receipt_overdue(session: Session, *, clock: Clock, message_id: int) -> OutboxMessage | None:
+    """Fail a hand-over whose delivery receipt did not arrive in time over to the next contact."""
+    message = session.get(OutboxMessage, message_id, with_for_update=True)
+    now = clock.now()
+    if (
+        message is None
+        or message.status != Status.AWAITING_RECEIPT.value
+        or message.receipt_due_at is None
+        or message.receipt_due_at >= now
+    ):
+        return None
+    attempt = AttemptRecord(
+        message.channel,
+        message.address,
+        Outcome.NO_RECEIPT,
+        f"no delivery receipt from {message.channel} by {message.receipt_due_at:%H:%M:%S} UTC",
+        now,
+        0.0,
+    )
+    _log_attempt(session, message, attempt, "receipts")
+    step = after_failure(
+        contact_index=message.contact_index,
+        contacts=len(message.contacts) if message.contacts else 1,
+        rounds=message.rounds,
+        now=now,
+    )
+    _move_on(session, clock, message, attempt, step)
+    return message
+
+
+def confirm_receipt(session: Session, *, clock: Clock, key: str) -> OutboxMessage | None:
+    """Record a channel's delivery receipt for the message with ``key``; None if unknown."""
+    message = session.scalars(
+        select(OutboxMessage).where(OutboxMessage.key == key).with_for_update()
+    ).one_or_none()
+    if message is None or message.status != Status.AWAITING_RECEIPT.value:
+        return message
+    now = clock.now()
+    attempt = AttemptRecord(message.channel, message.address, Outcome.RECEIPT, "", now, 0.0)
+    _log_attempt(session, message, attempt, "receipts")
+    message.status, message.sent_at, message.receipt_due_at = Status.SENT.value, now, None
+    _ledger_sent(session, clock, message, message.channel, latency=None)
+    return message
+
+
+def _log_attempt(
+    session: Session, message: OutboxMessage, attempt: AttemptRecord, dispatcher: str
+) -> None:
+    message.attempts += 1
+    session.add(
+        DeliveryAttempt(
+            message_id=message.id,
+            number=message.attempts,
+            channel=attempt.channel,
+            address=attempt.address,
+            outcome=attempt.outcome.value,
+            detail=attempt.detail[:2000],
+            started_at=attempt.started_at,
+            latency_ms=round(attempt.latency * 1000, 3),
+            dispatcher=dispatcher,
+        )
+    )
+
+
+def _move_on(
+    session: Session,
+    clock: Clock,
+    message: OutboxMessage,
+    attempt: AttemptRecord,
+    step: NextStep,
+) -> None:
+    message.last_error = f"{attempt.channel}: {attempt.detail}"[:2000]
+    message.status = step.status.value
+    message.contact_index, message.rounds = step.contact_index, step.rounds
+    message.next_attempt_at = step.not_before
+    message.receipt_due_at = None
+    contacts = message.contacts or [{"channel": message.channel, "address": message.address}]
+    current = contacts[min(step.contact_index, len(contacts) - 1)]
+    message.channel, message.address = current["channel"], current["address"]
+    message.claimed_by = message.claimed_until = None
+    if step.status is Status.FAILED:
+        _every_channel_failed(session, clock, message, contacts)
+
+
+def _delivered(
+    session: Session,
+    clock: Clock,
+    message: OutboxMessage,
+    attempt: AttemptRecord,
+    receipt_due_at: datetime | None,
+) -> None:
+    message.channel, message.address = attempt.channel, attempt.address
+    message.claimed_by = message.claimed_until = None
+    if receipt_due_at is not None:
+        message.status = Status.AWAITING_RECEIPT.value
+        message.receipt_due_at = receipt_due_at
+        return
+    message.status = Status.SENT.value
+    message.sent_at = clock.now()
+    _ledger_sent(session, clock, message, attempt.channel, latency=attempt.latency)
+
+
+def _ledger_sent(
+    session: Session, clock: Clock, message: OutboxMessage, channel: str, *, latency: float | None
+) -> None:
+    ledger_service.append(
+        session,
+        clock=clock,
+        entry_type=EntryType.NOTIFICATION_SENT,
+        actor="dispatcher",
+        subject=f"message:{message.id}",
+        incident_id=message.incident_id,
+        payload={
+            "message_id": message.id,
+            "channel": channel,
+            "attempts": message.attempts,
+            "latency_ms": None if latency is None else round(latency * 1000, 1),
+        },
+    )
+
+
+def _every_channel_failed(
+    session: Session, clock: Clock, message: OutboxMessage, contacts: Sequence[dict[str, Any]]
+) -> None:
+    ledger_service.append(
+        session,
+        clock=clock,
+        entry_type=EntryType.NOTIFICATION_FAILED,
+        actor="dispatcher",
+        subject=f"message:{message.id}",
+        incident_id=message.incident_id,
+        payload={
+            "message_id": message.id,
+            "person_id": message.person_id,
+            "channels": [c["channel"] for c in contacts],
+            "attempts": message.attempts,
+            "last_error": message.last_error,
+            "subject": message.subject,
+        },
+    )
 
 
 def messages_for_incident(session: Session, incident_id: int) -> list[OutboxMessage]:
     """Return every message queued for an incident, oldest first."""
     query = select(OutboxMessage).where(OutboxMessage.incident_id == incident_id)
     return list(session.scalars(query.order_by(OutboxMessage.id)).all())
+
+
+def attempts_for(session: Session, message_id: int) -> list[DeliveryAttempt]:
+    """Return every attempt at one message, oldest first."""
+    query = select(DeliveryAttempt).where(DeliveryAttempt.message_id == message_id)
+    return list(session.scalars(query.order_by(DeliveryAttempt.id)).all())
+
+
+def failed_pages(session: Session, incident_ids: Sequence[int]) -> dict[int, int]:
+    """Return, per incident, how many of its messages failed on every channel."""
+    if not incident_ids:
+        return {}
+    rows = session.execute(
+        select(OutboxMessage.incident_id).where(
+            OutboxMessage.incident_id.in_(incident_ids),
+            OutboxMessage.status == Status.FAILED.value,
+        )
+    ).scalars()
+    counts: dict[int, int] = {}
+    for incident_id in rows:
+        if incident_id is not None:
+            counts[incident_id] = counts.get(incident_id, 0) + 1
+    return counts

@@ -33,6 +33,8 @@ class EntryType(StrEnum):
     TASK_REOPENED = "task:reopened"
     TASK_OVERDUE = "task:overdue"
     NOTIFICATION_QUEUED = "notification:queued"
+    NOTIFICATION_SENT = "notification:sent"
+    NOTIFICATION_FAILED = "notification:failed"
     TOKEN_CREATED = "token:created"
     TOKEN_REVOKED = "token:revoked"
 
@@ -57,6 +59,8 @@ ENTRY_TYPE_DESCRIPTIONS: dict[EntryType, str] = {
     EntryType.TASK_REOPENED: "A done or skipped task was opened again.",
     EntryType.TASK_OVERDUE: "A task passed its due time while still open.",
     EntryType.NOTIFICATION_QUEUED: "A message was put in the outbox for delivery.",
+    EntryType.NOTIFICATION_SENT: "A message was delivered; payload names the channel that took it.",
+    EntryType.NOTIFICATION_FAILED: "A message failed on every channel of its recipient: an alarm.",
     EntryType.TOKEN_CREATED: "An API token was issued to a person.",
     EntryType.TOKEN_REVOKED: "An API token was revoked.",
 }

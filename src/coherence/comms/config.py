@@ -1,0 +1,266 @@
+"""The channels file: which transport delivers each kind of contact point, and how.
+
+Secrets are not written in the file: ``${NAME}`` anywhere in a string is replaced by the
+environment variable ``NAME`` when the file is read, and a missing variable is an error.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, StringConstraints, field_validator
+from sqlalchemy.orm import Session, sessionmaker
+
+from coherence.catalog.domain import ContactChannel
+from coherence.clock import Clock
+from coherence.comms.channels import Channel, ConsoleChannel
+from coherence.comms.dispatcher import Dispatcher
+from coherence.comms.http_channels import (
+    ChatWebhookChannel,
+    HttpGatewayChannel,
+    MatrixChannel,
+    WebhookChannel,
+)
+from coherence.comms.other_channels import MqttChannel, NatsChannel, SmtpChannel
+from coherence.documents import (
+    StrictDocument,
+    load_yaml_mapping,
+    problems_error,
+    validate_document,
+)
+from coherence.settings import Settings
+
+Timeout = Annotated[float, Field(gt=0, le=120, description="Seconds before an attempt fails.")]
+HttpUrl = Annotated[str, StringConstraints(pattern=r"^https?://[^\s]+$", max_length=2000)]
+_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+class SmtpSpec(StrictDocument):
+    """Email through an SMTP relay."""
+
+    type: Literal["smtp"]
+    host: str
+    port: int = Field(587, ge=1, le=65535)
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    username: str = ""
+    password: str = ""
+    sender: Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+$")]
+    timeout_seconds: Timeout = 10.0
+
+
+class WebhookSpec(StrictDocument):
+    """A generic JSON webhook signed with HMAC-SHA256."""
+
+    type: Literal["webhook"]
+    url: HttpUrl
+    secret: Annotated[str, StringConstraints(min_length=16)]
+    timeout_seconds: Timeout = 5.0
+
+
+class ChatSpec(StrictDocument):
+    """A Slack- or Teams-compatible incoming webhook."""
+
+    type: Literal["slack", "teams"]
+    url: HttpUrl | Literal[""] = ""
+    timeout_seconds: Timeout = 5.0
+
+
+class MatrixSpec(StrictDocument):
+    """A Matrix homeserver and the access token of the account that posts."""
+
+    type: Literal["matrix"]
+    homeserver: HttpUrl
+    access_token: Annotated[str, StringConstraints(min_length=1)]
+    timeout_seconds: Timeout = 5.0
+
+
+class GatewaySpec(StrictDocument):
+    """An SMS, voice or pager gateway taking an HTTP request built from a template."""
+
+    type: Literal["http_gateway"]
+    url: HttpUrl
+    method: Literal["POST", "PUT", "GET"] = "POST"
+    headers: dict[str, str] = Field(default_factory=dict)
+    body_template: str = Field(
+        description="Jinja2 (sandboxed) with to, text, subject, body, message_id and ack_url; "
+        "use `| tojson` inside JSON."
+    )
+    max_text_chars: int = Field(160, ge=20, le=10_000)
+    receipt_seconds: float | None = Field(
+        None, gt=0, le=3600, description="Fail over if no delivery receipt arrives in time."
+    )
+    timeout_seconds: Timeout = 5.0
+
+
+class MqttSpec(StrictDocument):
+    """Publish to an MQTT broker, for control-room displays."""
+
+    type: Literal["mqtt"]
+    url: Annotated[str, StringConstraints(pattern=r"^mqtts?://[^\s]+$")]
+    topic_prefix: str = "coherence/pages"
+    timeout_seconds: Timeout = 5.0
+
+
+class NatsSpec(StrictDocument):
+    """Publish on a NATS subject, for control-room displays."""
+
+    type: Literal["nats"]
+    url: Annotated[str, StringConstraints(pattern=r"^(nats|tls)://[^\s]+$")]
+    subject_prefix: str = "coherence.pages"
+    timeout_seconds: Timeout = 5.0
+
+
+class ConsoleSpec(StrictDocument):
+    """Print to the worker's standard error."""
+
+    type: Literal["console"]
+
+
+ChannelSpec = Annotated[
+    SmtpSpec
+    | WebhookSpec
+    | ChatSpec
+    | MatrixSpec
+    | GatewaySpec
+    | MqttSpec
+    | NatsSpec
+    | ConsoleSpec,
+    Field(discriminator="type"),
+]
+
+
+class ChannelsFile(StrictDocument):
+    """The whole channels file: one transport per kind of contact point."""
+
+    channels: dict[ContactChannel, ChannelSpec]
+
+    @field_validator("channels")
+    @classmethod
+    def _not_empty(cls, value: dict[ContactChannel, Any]) -> dict[ContactChannel, Any]:
+        if not value:
+            raise ValueError("name at least one channel")
+        return value
+
+
+def load_channels(path: Path, *, environ: Mapping[str, str] | None = None) -> dict[str, Channel]:
+    """Read the channels file at ``path`` and build each channel it names."""
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise problems_error(source, [{"path": "(file)", "message": str(exc)}]) from None
+    data = load_yaml_mapping(text, source=source)
+    missing: list[dict[str, str]] = []
+    data = _substitute(data, environ if environ is not None else os.environ, "", missing)
+    if missing:
+        raise problems_error(source, missing)
+    document = validate_document(ChannelsFile, data, source=source)
+    return {kind.value: build(kind.value, spec) for kind, spec in document.channels.items()}
+
+
+def make_dispatcher(
+    settings: Settings,
+    factory: sessionmaker[Session],
+    *,
+    clock: Clock,
+    channels: Mapping[str, Channel] | None = None,
+) -> Dispatcher:
+    """Build the dispatcher the settings describe; ``channels`` replaces the channels file.
+
+    Without a channels file every message goes to the console, as in development. With one,
+    a contact point whose channel the file does not name fails over to the next.
+    """
+    if channels is None and settings.channels_file is not None:
+        channels = load_channels(settings.channels_file)
+    return Dispatcher(
+        factory,
+        clock=clock,
+        channels=channels or {},
+        fallback=ConsoleChannel() if channels is None else None,
+        concurrency=settings.dispatch_concurrency,
+    )
+
+
+def build(name: str, spec: Any) -> Channel:
+    """Return the channel ``spec`` describes, named ``name``."""
+    if isinstance(spec, SmtpSpec):
+        return SmtpChannel(
+            name,
+            host=spec.host,
+            port=spec.port,
+            security=spec.security,
+            username=spec.username,
+            password=spec.password,
+            sender=spec.sender,
+            timeout_seconds=spec.timeout_seconds,
+        )
+    if isinstance(spec, WebhookSpec):
+        return WebhookChannel(
+            name, url=spec.url, secret=spec.secret, timeout_seconds=spec.timeout_seconds
+        )
+    if isinstance(spec, ChatSpec):
+        return ChatWebhookChannel(
+            name, flavour=spec.type, url=spec.url, timeout_seconds=spec.timeout_seconds
+        )
+    if isinstance(spec, MatrixSpec):
+        return MatrixChannel(
+            name,
+            homeserver=spec.homeserver,
+            access_token=spec.access_token,
+            timeout_seconds=spec.timeout_seconds,
+        )
+    if isinstance(spec, GatewaySpec):
+        return HttpGatewayChannel(
+            name,
+            url=spec.url,
+            method=spec.method,
+            headers=spec.headers,
+            body_template=spec.body_template,
+            timeout_seconds=spec.timeout_seconds,
+            receipt_seconds=spec.receipt_seconds,
+            max_text_chars=spec.max_text_chars,
+        )
+    if isinstance(spec, MqttSpec):
+        return MqttChannel(
+            name, url=spec.url, topic_prefix=spec.topic_prefix, timeout_seconds=spec.timeout_seconds
+        )
+    if isinstance(spec, NatsSpec):
+        return NatsChannel(
+            name,
+            url=spec.url,
+            subject_prefix=spec.subject_prefix,
+            timeout_seconds=spec.timeout_seconds,
+        )
+    return ConsoleChannel()
+
+
+def _substitute(
+    value: Any, environ: Mapping[str, str], where: str, missing: list[dict[str, str]]
+) -> Any:
+    if isinstance(value, str):
+
+        def lookup(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in environ:
+                missing.append(
+                    {
+                        "path": where or "(root)",
+                        "message": f"environment variable {name} is not set",
+                    }
+                )
+                return ""
+            return environ[name]
+
+        return _VARIABLE.sub(lookup, value)
+    if isinstance(value, dict):
+        return {
+            k: _substitute(v, environ, f"{where}.{k}" if where else str(k), missing)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_substitute(v, environ, f"{where}[{i}]", missing) for i, v in enumerate(value)]
+    return value

@@ -1,0 +1,209 @@
+"""The dispatcher: leases due messages, tries each contact point in turn, records every attempt.
+
+Sends happen outside any database transaction, so a hanging gateway never holds a lock. A
+message is leased (``claimed_until``) while it is being tried; if the dispatcher dies, the
+lease runs out and another dispatcher, or this one restarted, takes the message up again.
+That is at-least-once delivery: the message key travels with every attempt so receivers can
+drop the duplicate that a crash between "sent" and "recorded" can cause.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from coherence.clock import Clock
+from coherence.comms import service
+from coherence.comms.channels import Channel, OutgoingMessage
+from coherence.comms.domain import (
+    ChannelHealth,
+    DeliveryFailed,
+    NextStep,
+    Outcome,
+    Status,
+    after_failure,
+)
+from coherence.comms.models import OutboxMessage
+from coherence.comms.service import AttemptRecord, Claimed
+from coherence.db import session_scope
+
+# Spare seconds on top of a channel's timeout when making sure the lease outlasts an attempt.
+LEASE_MARGIN_SECONDS = 5.0
+
+AckLink = Callable[[Claimed], str | None]
+
+
+def default_name() -> str:
+    """Name a dispatcher after its host and process, as attempts record it."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}"
+
+
+class Dispatcher:
+    """Delivers the outbox; run any number of them against one database."""
+
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        *,
+        clock: Clock,
+        channels: Mapping[str, Channel],
+        fallback: Channel | None,
+        health: ChannelHealth | None = None,
+        name: str | None = None,
+        lease_seconds: float = 30.0,
+        batch: int = 50,
+        concurrency: int = 8,
+        ack_link: AckLink | None = None,
+    ) -> None:
+        self._factory = factory
+        self._clock = clock
+        self._channels = dict(channels)
+        self._fallback = fallback
+        self.health = health or ChannelHealth()
+        self.name = name or default_name()
+        self._lease = lease_seconds
+        self._batch = batch
+        self._pool = ThreadPoolExecutor(concurrency, thread_name_prefix="coherence-send")
+        self._ack_link = ack_link
+
+    def run_once(self) -> int:
+        """Deliver what is due now; return how many messages were handed over."""
+        self._expire_receipts()
+        with session_scope(self._factory) as session:
+            claimed = service.claim(
+                session,
+                now=self._clock.now(),
+                dispatcher=self.name,
+                lease_seconds=self._lease,
+                limit=self._batch,
+            )
+        if len(claimed) <= 1:
+            return sum(self._deliver(message) for message in claimed)
+        return sum(self._pool.map(self._deliver, claimed))
+
+    def close(self) -> None:
+        """Stop the sending threads."""
+        self._pool.shutdown(wait=True)
+
+    def _deliver(self, message: Claimed) -> bool:
+        index, lease_until = (
+            message.contact_index,
+            self._clock.now() + timedelta(seconds=self._lease),
+        )
+        ack_url = self._ack_link(message) if self._ack_link else None
+        while True:
+            name, address = message.contacts[index]
+            channel = self._channels.get(name) or self._fallback
+            started = self._clock.now()
+            if channel is not None:
+                held = self._hold(message, channel, lease_until)
+                if held is None:
+                    return False
+                lease_until = held
+            attempt = self._attempt(channel, name, address, message, ack_url, started)
+            if attempt.outcome in (Outcome.SENT, Outcome.ACCEPTED):
+                receipt = channel.receipt_seconds if channel is not None else None
+                due = started + timedelta(seconds=receipt) if receipt else None
+                return self._record(message.id, attempt, None, receipt_due_at=due) is not None
+            step = after_failure(
+                contact_index=index,
+                contacts=len(message.contacts),
+                rounds=message.rounds,
+                now=self._clock.now(),
+            )
+            failing_over = step.status is Status.PENDING and step.rounds == message.rounds
+            if self._record(message.id, attempt, step, keep_claim=failing_over) is None:
+                return False
+            if not failing_over:
+                return False
+            index = step.contact_index
+
+    def _attempt(
+        self,
+        channel: Channel | None,
+        name: str,
+        address: str,
+        message: Claimed,
+        ack_url: str | None,
+        started: datetime,
+    ) -> AttemptRecord:
+        if channel is None:
+            return AttemptRecord(
+                name, address, Outcome.NOT_CONFIGURED, f"no {name} channel configured", started, 0.0
+            )
+        began = time.monotonic()
+        if not self.health.usable(name, began):
+            detail = f"{name} skipped: it failed repeatedly just now"
+            return AttemptRecord(name, address, Outcome.UNHEALTHY, detail, started, 0.0)
+        outgoing = OutgoingMessage(
+            message.id, name, address, message.subject, message.body, message.key, ack_url
+        )
+        try:
+            channel.send(outgoing)
+        except DeliveryFailed as exc:
+            outcome, detail = exc.outcome, exc.detail
+        except Exception as exc:
+            outcome, detail = Outcome.ERROR, f"{type(exc).__name__}: {exc}"
+        else:
+            outcome = Outcome.ACCEPTED if channel.receipt_seconds else Outcome.SENT
+            detail = ""
+        latency = time.monotonic() - began
+        ok = outcome in (Outcome.SENT, Outcome.ACCEPTED)
+        self.health.record(name, ok=ok, latency=latency, at=time.monotonic())
+        return AttemptRecord(name, address, outcome, detail, started, latency)
+
+    def _hold(self, message: Claimed, channel: Channel, lease_until: datetime) -> datetime | None:
+        """Extend the lease if the attempt could outlast it; None if the message was taken."""
+        needed = self._clock.now() + timedelta(
+            seconds=channel.timeout_seconds + LEASE_MARGIN_SECONDS
+        )
+        if needed <= lease_until:
+            return lease_until
+        until = needed + timedelta(seconds=self._lease)
+        with session_scope(self._factory) as session:
+            held = service.extend_lease(
+                session, message_id=message.id, dispatcher=self.name, until=until
+            )
+        return until if held else None
+
+    def _record(
+        self,
+        message_id: int,
+        attempt: AttemptRecord,
+        step: NextStep | None,
+        *,
+        keep_claim: bool = False,
+        receipt_due_at: datetime | None = None,
+    ) -> OutboxMessage | None:
+        with session_scope(self._factory) as session:
+            return service.record_attempt(
+                session,
+                clock=self._clock,
+                message_id=message_id,
+                dispatcher=self.name,
+                attempt=attempt,
+                next_step=step,
+                keep_claim=keep_claim,
+                receipt_due_at=receipt_due_at,
+            )
+
+    def _expire_receipts(self) -> None:
+        """Fail over messages whose delivery receipt did not come in time."""
+        now = self._clock.now()
+        with session_scope(self._factory) as session:
+            overdue = session.scalars(
+                select(OutboxMessage.id).where(
+                    OutboxMessage.status == Status.AWAITING_RECEIPT.value,
+                    OutboxMessage.receipt_due_at < now,
+                )
+            ).all()
+        for message_id in overdue:
+            with session_scope(self._factory) as session:
+                service.receipt_overdue(session, clock=self._clock, message_id=message_id)

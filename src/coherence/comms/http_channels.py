@@ -1,0 +1,214 @@
+"""Channels that deliver over HTTP: signed webhooks, Slack, Teams, Matrix and SMS gateways."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import orjson
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from coherence.comms.channels import OutgoingMessage
+from coherence.comms.domain import DeliveryFailed, Outcome
+
+SIGNATURE_HEADER = "X-Coherence-Signature"
+MESSAGE_ID_HEADER = "X-Coherence-Message-Id"
+USER_AGENT = "Coherence-notifier"
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    """Return the signature header value: ``t=<unix>,v1=<HMAC-SHA256 of "t." + body>``."""
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return f"t={timestamp},v1={mac.hexdigest()}"
+
+
+def verify(secret: str, header: str, body: bytes, *, now: float, tolerance: float = 300) -> bool:
+    """Check a signature header as a receiver should: right key, right body, recent enough."""
+    parts = dict(part.split("=", 1) for part in header.split(",") if "=" in part)
+    try:
+        timestamp = int(parts["t"])
+    except (KeyError, ValueError):
+        return False
+    if abs(now - timestamp) > tolerance:
+        return False
+    expected = sign(secret, timestamp, body).split(",", 1)[1].removeprefix("v1=")
+    return hmac.compare_digest(expected, parts.get("v1", ""))
+
+
+class HttpChannel:
+    """Shared plumbing: one pooled client, timeouts, and HTTP failures turned into outcomes."""
+
+    receipt_seconds: float | None = None
+
+    def __init__(self, name: str, *, timeout_seconds: float) -> None:
+        self.name = name
+        self.timeout_seconds = timeout_seconds
+        self._client = httpx.Client(
+            timeout=httpx.Timeout(timeout_seconds),
+            headers={"user-agent": USER_AGENT},
+            follow_redirects=False,
+        )
+
+    def _request(
+        self, method: str, url: str, *, content: bytes, headers: Mapping[str, str]
+    ) -> httpx.Response:
+        try:
+            response = self._client.request(method, url, content=content, headers=dict(headers))
+        except httpx.ConnectError as exc:
+            raise DeliveryFailed(Outcome.REFUSED, f"cannot connect to {_host(url)}: {exc}") from exc
+        except httpx.TimeoutException as exc:
+            raise DeliveryFailed(
+                Outcome.TIMEOUT, f"{_host(url)} did not answer within {self.timeout_seconds:g} s"
+            ) from exc
+        except httpx.HTTPError as exc:
+            raise DeliveryFailed(Outcome.ERROR, f"{_host(url)}: {exc}") from exc
+        if response.status_code >= 300:
+            raise DeliveryFailed(
+                Outcome.REJECTED,
+                f"{_host(url)} answered {response.status_code}: {response.text[:200]}",
+            )
+        return response
+
+    def close(self) -> None:
+        """Release pooled connections."""
+        self._client.close()
+
+
+class WebhookChannel(HttpChannel):
+    """POSTs the message as JSON, signed with HMAC-SHA256 and carrying its message id."""
+
+    def __init__(self, name: str, *, url: str, secret: str, timeout_seconds: float) -> None:
+        super().__init__(name, timeout_seconds=timeout_seconds)
+        self._url, self._secret = url, secret
+
+    def send(self, message: OutgoingMessage) -> None:
+        """Deliver ``message`` to the configured URL."""
+        body = orjson.dumps(message.as_json())
+        message_id = message.key or str(message.message_id)
+        headers = {
+            "content-type": "application/json",
+            SIGNATURE_HEADER: sign(self._secret, int(time.time()), body),
+            MESSAGE_ID_HEADER: message_id,
+            "Idempotency-Key": message_id,
+        }
+        self._request("POST", self._url, content=body, headers=headers)
+
+
+class ChatWebhookChannel(HttpChannel):
+    """Slack- or Teams-compatible incoming webhook; an https address is that room's webhook."""
+
+    def __init__(self, name: str, *, flavour: str, url: str, timeout_seconds: float) -> None:
+        super().__init__(name, timeout_seconds=timeout_seconds)
+        self._flavour, self._url = flavour, url
+
+    def send(self, message: OutgoingMessage) -> None:
+        """Post ``message`` to the room."""
+        url = message.address if message.address.startswith("https://") else self._url
+        if not url:
+            raise DeliveryFailed(
+                Outcome.NOT_CONFIGURED,
+                f"{self.name}: no webhook URL configured and the address is not one",
+            )
+        payload = _slack(message) if self._flavour == "slack" else _teams(message)
+        self._request(
+            "POST", url, content=orjson.dumps(payload), headers={"content-type": "application/json"}
+        )
+
+
+def _slack(message: OutgoingMessage) -> dict[str, Any]:
+    return {"text": f"*{message.subject}*\n{message.text}"}
+
+
+def _teams(message: OutgoingMessage) -> dict[str, Any]:
+    card: dict[str, Any] = {
+        "type": "AdaptiveCard",
+        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+        "version": "1.4",
+        "body": [
+            {"type": "TextBlock", "text": message.subject, "weight": "Bolder", "wrap": True},
+            {"type": "TextBlock", "text": message.body, "wrap": True},
+        ],
+    }
+    if message.ack_url:
+        card["actions"] = [
+            {"type": "Action.OpenUrl", "title": "Acknowledge", "url": message.ack_url}
+        ]
+    return {
+        "type": "message",
+        "attachments": [
+            {"contentType": "application/vnd.microsoft.card.adaptive", "content": card}
+        ],
+    }
+
+
+class MatrixChannel(HttpChannel):
+    """Sends an ``m.text`` message to a Matrix room (client-server API); the address is the room."""
+
+    def __init__(
+        self, name: str, *, homeserver: str, access_token: str, timeout_seconds: float
+    ) -> None:
+        super().__init__(name, timeout_seconds=timeout_seconds)
+        self._homeserver, self._token = homeserver.rstrip("/"), access_token
+
+    def send(self, message: OutgoingMessage) -> None:
+        """Post ``message`` into the room named by its address."""
+        # The transaction id makes a retried send idempotent on the homeserver.
+        txn = quote(message.key or str(message.message_id), safe="")
+        room = quote(message.address, safe="")
+        url = f"{self._homeserver}/_matrix/client/v3/rooms/{room}/send/m.room.message/{txn}"
+        body = orjson.dumps({"msgtype": "m.text", "body": f"{message.subject}\n\n{message.text}"})
+        headers = {"authorization": f"Bearer {self._token}", "content-type": "application/json"}
+        self._request("PUT", url, content=body, headers=headers)
+
+
+_TEMPLATES = ImmutableSandboxedEnvironment(autoescape=False)
+
+
+class HttpGatewayChannel(HttpChannel):
+    """An SMS (or voice, or pager) gateway reached by a request built from a template."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        url: str,
+        method: str,
+        headers: Mapping[str, str],
+        body_template: str,
+        timeout_seconds: float,
+        receipt_seconds: float | None,
+        max_text_chars: int,
+    ) -> None:
+        super().__init__(name, timeout_seconds=timeout_seconds)
+        self._url, self._method, self._headers = url, method, dict(headers)
+        self._template = _TEMPLATES.from_string(body_template)
+        self._max_chars = max_text_chars
+        self.receipt_seconds = receipt_seconds
+
+    def render(self, message: OutgoingMessage) -> bytes:
+        """Return the request body the template makes of ``message``."""
+        text = f"{message.subject}. {message.ack_url or ''}".strip()
+        return self._template.render(
+            to=message.address,
+            text=text[: self._max_chars],
+            subject=message.subject,
+            body=message.body,
+            message_id=message.key or str(message.message_id),
+            ack_url=message.ack_url or "",
+        ).encode()
+
+    def send(self, message: OutgoingMessage) -> None:
+        """Hand ``message`` to the gateway."""
+        self._request(self._method, self._url, content=self.render(message), headers=self._headers)
+
+
+def _host(url: str) -> str:
+    try:
+        return httpx.URL(url).host or url[:60]
+    except httpx.InvalidURL:
+        return url[:60]
