@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -88,9 +89,15 @@ class ChannelHealth:
         self._cooldown = cooldown_seconds
         self._remember = remember
         self._records: dict[str, _Record] = {}
+        # Sending threads of one dispatcher report here at the same time.
+        self._lock = threading.Lock()
 
     def record(self, channel: str, *, ok: bool, latency: float, at: float) -> None:
         """Note one attempt over ``channel``: whether it worked and how long it took."""
+        with self._lock:
+            self._record(channel, ok=ok, latency=latency, at=at)
+
+    def _record(self, channel: str, *, ok: bool, latency: float, at: float) -> None:
         record = self._records.get(channel)
         if record is None:
             record = self._records[channel] = _Record(deque(maxlen=self._remember))
@@ -104,6 +111,10 @@ class ChannelHealth:
 
     def usable(self, channel: str, at: float) -> bool:
         """Whether to try ``channel`` now, or skip it to the next contact point."""
+        with self._lock:
+            return self._usable(channel, at)
+
+    def _usable(self, channel: str, at: float) -> bool:
         record = self._records.get(channel)
         if record is None or record.tripped_at is None:
             return True
@@ -116,7 +127,9 @@ class ChannelHealth:
     def report(self, at: float) -> dict[str, dict[str, object]]:
         """Return, per channel: state, recent attempts and failures, median and worst latency."""
         out: dict[str, dict[str, object]] = {}
-        for channel, record in sorted(self._records.items()):
+        with self._lock:
+            records = sorted(self._records.items())
+        for channel, record in records:
             latencies = sorted(latency for _, _, latency in record.outcomes)
             tripped = record.tripped_at is not None and at - record.tripped_at < self._cooldown
             out[channel] = {
