@@ -99,7 +99,9 @@ def test_a_failing_channel_fails_over_to_the_next_contact_at_once(
 ) -> None:
     email, sms = FailingChannel(name="email"), MemoryChannel(name="sms")
     message_id = queue(factory, clock, "email", "sms")
-    Dispatcher(factory, clock=clock, channels={"email": email, "sms": sms}, fallback=None).run_once()
+    Dispatcher(
+        factory, clock=clock, channels={"email": email, "sms": sms}, fallback=None
+    ).run_once()
     message, outcomes = state(factory, message_id)
     assert outcomes == ["refused", "sent"]
     assert (message.status, message.channel, message.address) == ("sent", "sms", "sam@sms")

@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from coherence.access import service as access_service
 from coherence.access.api import WEB_TOKEN_COOKIE
 from coherence.clock import ManualClock
+from coherence.comms.dispatcher import Dispatcher
+from coherence.comms.domain import RETRY_AFTER_SECONDS, ChannelHealth
 from coherence.db import session_scope
 
 WARM_UP = {"asset": "fridge-1", "playbook": "dilution-refrigerator-warm-up"}
@@ -442,3 +444,24 @@ def test_a_forged_or_tampered_cookie_is_refused(anonymous: TestClient, token: st
 def test_the_api_does_not_accept_the_dashboard_cookie(anonymous: TestClient, token: str) -> None:
     anonymous.get(f"/login?token={token}")
     assert anonymous.get("/api/v1/me").status_code == 401
+
+
+def test_pages_that_failed_on_every_channel_are_an_alarm_on_board_and_incident(
+    browser: TestClient, token: str, factory: sessionmaker[Session], clock: ManualClock
+) -> None:
+    ref = open_incident(browser, token)["reference"]
+    dispatcher = Dispatcher(
+        factory, clock=clock, channels={}, fallback=None, health=ChannelHealth()
+    )
+    dispatcher.run_once()
+    for pause in RETRY_AFTER_SECONDS:
+        clock.advance(timedelta(seconds=pause))
+        dispatcher.run_once()
+    dispatcher.close()
+    board = browser.get("/").text
+    assert "Pages that failed on every channel" in board
+    assert f'href="/incidents/{ref}"' in board
+    page = html.unescape(browser.get(f"/incidents/{ref}").text)
+    assert "failed on every channel" in page
+    assert "PAGE NOT DELIVERED" in page
+    assert "notification:failed" in timeline_types(browser, token, ref)

@@ -153,6 +153,19 @@ def _notification(p: Mapping[str, Any]) -> str:
     return f"{p.get('channel')} to {p.get('person')}: {p.get('subject')} ({p.get('reason')})"
 
 
+def _delivered(p: Mapping[str, Any]) -> str:
+    tries = p.get("attempts")
+    return f"Message #{p.get('message_id')} delivered by {p.get('channel')} (attempt {tries})"
+
+
+def _undeliverable(p: Mapping[str, Any]) -> str:
+    channels = ", ".join(p.get("channels") or [])
+    return (
+        f"PAGE NOT DELIVERED: message #{p.get('message_id')} failed on every channel "
+        f"({channels}) after {p.get('attempts')} attempts; last error: {p.get('last_error')}"
+    )
+
+
 def _signal(verb: str) -> Callable[[Mapping[str, Any]], str]:
     def describe(p: Mapping[str, Any]) -> str:
         return f"Signal {verb} ({p.get('source')}): {p.get('detail')}"
@@ -190,6 +203,8 @@ SUMMARIES: Mapping[str, Callable[[Mapping[str, Any]], str]] = {
     "task:reopened": _task,
     "task:overdue": _overdue,
     "notification:queued": _notification,
+    "notification:sent": _delivered,
+    "notification:failed": _undeliverable,
 }
 
 

@@ -14,6 +14,7 @@ from starlette.responses import Response
 from coherence.catalog import service as catalog_service
 from coherence.catalog.models import Person
 from coherence.clock import Clock
+from coherence.comms import service as comms_service
 from coherence.errors import CoherenceError
 from coherence.incidents import service as incidents_service
 from coherence.incidents import views
@@ -115,6 +116,11 @@ def render_incident(
     context = {
         "incident": detail,
         "timeline": views.timeline(session, incident.id),
+        "failed_pages": [
+            m
+            for m in comms_service.messages_for_incident(session, incident.id)
+            if m.status == "failed"
+        ],
         "names": {key: p.name for key, p in found.items() if p is not None},
         "now": clock.now(),
         "can_reopen": detail.status in REOPENABLE,

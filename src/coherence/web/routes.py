@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
 from coherence.catalog.models import Person
+from coherence.comms import service as comms_service
 from coherence.errors import CoherenceError, NotFound
 from coherence.http import ClockDep, SessionDep
 from coherence.incidents import service as incidents_service
@@ -59,8 +60,10 @@ def board(
     statuses = [] if show_all else OPEN_IN_ORDER
     page = views.incident_page(session, statuses=statuses, limit=BOARD_LIMIT)
     unacknowledged = [i for i in page.items if i.status == Status.DETECTED]
+    failed = comms_service.failed_pages(session, [i.id for i in page.items])
     context = {
         "page": page,
+        "failed_pages": [(i, failed[i.id]) for i in page.items if i.id in failed],
         "show_all": show_all,
         "unacknowledged": unacknowledged,
         "now": clock.now(),
