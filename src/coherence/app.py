@@ -15,6 +15,7 @@ from coherence.access.api import router as access_router
 from coherence.apidocs import mount_api_docs
 from coherence.catalog.api import router as catalog_router
 from coherence.clock import Clock, SystemClock
+from coherence.comms.api import router as comms_router
 from coherence.comms.channels import Channel
 from coherence.comms.config import make_dispatcher
 from coherence.db import ensure_migrated, make_engine, make_session_factory
@@ -125,6 +126,7 @@ def create_app(
         incidents_router,
         ledger_router,
         detection_router,
+        comms_router,
     ):
         app.include_router(router)
     mount_api_docs(app)

@@ -71,6 +71,13 @@ class Settings(BaseSettings):
     dispatch_concurrency: int = Field(
         8, ge=1, le=256, description="How many messages one dispatcher sends at once."
     )
+    dispatch_lease_seconds: float = Field(
+        30.0,
+        ge=1,
+        le=3600,
+        description="How long a dispatcher holds a message it is sending; if it dies, another "
+        "takes the message up after this.",
+    )
     worker_interval_seconds: float = Field(
         1.0, gt=0, le=60, description="How often the embedded timer and outbox workers poll."
     )

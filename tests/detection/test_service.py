@@ -108,7 +108,7 @@ def test_a_key_whose_incident_was_resolved_opens_a_new_one(
     first = apply(factory, clock, event(clock))
     with session_scope(factory) as session:
         incidents_service.acknowledge(
-            session, clock=clock, ref=first.incident_id or 0, actor="priya-raman"
+            session, clock=clock, ref=first.incident_id or 0, actor="priya-raman", via="api"
         )
         incidents_service.transition(
             session,

@@ -66,7 +66,7 @@ def test_acknowledging_stops_escalation(factory: sessionmaker[Session], clock: M
     incident_id = open_incident(factory, clock)
     clock.advance(timedelta(minutes=1))
     with session_scope(factory) as session:
-        service.acknowledge(session, clock=clock, ref=incident_id, actor="priya-raman")
+        service.acknowledge(session, clock=clock, ref=incident_id, actor="priya-raman", via="api")
     clock.advance(timedelta(hours=1))
     fire_due_timers(factory, clock=clock, limit=1000)
     with session_scope(factory) as session:
@@ -140,7 +140,7 @@ def test_overdue_tasks_are_marked_and_their_owner_paged(
 ) -> None:
     incident_id = open_incident(factory, clock)
     with session_scope(factory) as session:
-        service.acknowledge(session, clock=clock, ref=incident_id, actor="priya-raman")
+        service.acknowledge(session, clock=clock, ref=incident_id, actor="priya-raman", via="api")
         first = views.incident_detail(service.get_or_raise(session, incident_id)).tasks[0]
     assert first.due_at is not None
     clock.advance(first.due_at - clock.now() + timedelta(seconds=1))
@@ -160,7 +160,7 @@ def test_the_full_lifecycle_with_notes_decisions_and_roles(
 ) -> None:
     incident_id = open_incident(factory, clock)
     with session_scope(factory) as session:
-        service.acknowledge(session, clock=clock, ref=incident_id, actor="priya-raman")
+        service.acknowledge(session, clock=clock, ref=incident_id, actor="priya-raman", via="api")
         service.assign_role(
             session,
             clock=clock,
@@ -231,7 +231,7 @@ def test_reopen_needs_a_resolved_incident_and_clears_resolution(
 ) -> None:
     incident_id = open_incident(factory, clock)
     with session_scope(factory) as session:
-        service.acknowledge(session, clock=clock, ref=incident_id, actor="priya-raman")
+        service.acknowledge(session, clock=clock, ref=incident_id, actor="priya-raman", via="api")
         with pytest.raises(Conflict):
             service.reopen(session, clock=clock, ref=incident_id, reason="x", actor="a")
         service.transition(
@@ -333,8 +333,8 @@ def test_drills_stay_out_of_real_metrics(
     )
     clock.advance(timedelta(minutes=4))
     with session_scope(factory) as session:
-        service.acknowledge(session, clock=clock, ref=real, actor="priya-raman")
-        service.acknowledge(session, clock=clock, ref=drill, actor="priya-raman")
+        service.acknowledge(session, clock=clock, ref=real, actor="priya-raman", via="api")
+        service.acknowledge(session, clock=clock, ref=drill, actor="priya-raman", via="api")
         summary = views.metrics_summary(session)
         drills = views.metrics_summary(session, kind=Kind.EXERCISE)
         drill_pages = session.scalars(
@@ -378,7 +378,7 @@ def test_a_reopened_task_is_watched_again(
 ) -> None:
     incident_id = open_incident(factory, clock)
     with session_scope(factory) as session:
-        service.acknowledge(session, clock=clock, ref=incident_id, actor="priya-raman")
+        service.acknowledge(session, clock=clock, ref=incident_id, actor="priya-raman", via="api")
         task = service.get_or_raise(session, incident_id).tasks[0]
         task_id, due_at = task.id, task.due_at
         service.update_task(
@@ -440,7 +440,7 @@ def test_tasks_reopened_after_resolution_are_not_chased(
 ) -> None:
     incident_id = open_incident(factory, clock)
     with session_scope(factory) as session:
-        service.acknowledge(session, clock=clock, ref=incident_id, actor="priya-raman")
+        service.acknowledge(session, clock=clock, ref=incident_id, actor="priya-raman", via="api")
         task_id = service.get_or_raise(session, incident_id).tasks[0].id
         service.update_task(
             session,

@@ -24,7 +24,7 @@ class OutgoingMessage:
         """The body with the acknowledgement link, for channels that carry plain text."""
         if self.ack_url is None:
             return self.body
-        return f"{self.body.rstrip()}\n\nAcknowledge: {self.ack_url}\n"
+        return f"{self.body.rstrip()}\n\nAcknowledge with one click: {self.ack_url}\n"
 
     def as_json(self) -> dict[str, Any]:
         """The message as the JSON object webhook, MQTT and NATS receivers get."""

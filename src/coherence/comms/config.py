@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from coherence.catalog.domain import ContactChannel
 from coherence.clock import Clock
+from coherence.comms import acks
 from coherence.comms.channels import Channel, ConsoleChannel
 from coherence.comms.dispatcher import Dispatcher
 from coherence.comms.http_channels import (
@@ -26,6 +27,7 @@ from coherence.comms.http_channels import (
     WebhookChannel,
 )
 from coherence.comms.other_channels import MqttChannel, NatsChannel, SmtpChannel
+from coherence.comms.service import Claimed
 from coherence.documents import (
     StrictDocument,
     load_yaml_mapping,
@@ -176,12 +178,22 @@ def make_dispatcher(
     """
     if channels is None and settings.channels_file is not None:
         channels = load_channels(settings.channels_file)
+    base, secret = settings.resolved_public_url, settings.secret_key
+
+    def ack_link(message: Claimed) -> str | None:
+        if message.incident_id is None:
+            return None
+        expires = acks.expiry(clock.now())
+        return f"{base}/ack/{acks.make_token(secret, message_id=message.id, expires_at=expires)}"
+
     return Dispatcher(
         factory,
         clock=clock,
         channels=channels or {},
         fallback=ConsoleChannel() if channels is None else None,
         concurrency=settings.dispatch_concurrency,
+        lease_seconds=settings.dispatch_lease_seconds,
+        ack_link=ack_link,
     )
 
 

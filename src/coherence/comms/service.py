@@ -199,22 +199,23 @@ def record_attempt(
 def receipt_overdue(session: Session, *, clock: Clock, message_id: int) -> OutboxMessage | None:
     """Fail a hand-over whose delivery receipt did not arrive in time over to the next contact."""
     message = session.get(OutboxMessage, message_id, with_for_update=True)
-    now = clock.now()
     if (
         message is None
         or message.status != Status.AWAITING_RECEIPT.value
         or message.receipt_due_at is None
-        or message.receipt_due_at >= now
+        or message.receipt_due_at >= clock.now()
     ):
         return None
-    attempt = AttemptRecord(
-        message.channel,
-        message.address,
-        Outcome.NO_RECEIPT,
-        f"no delivery receipt from {message.channel} by {message.receipt_due_at:%H:%M:%S} UTC",
-        now,
-        0.0,
-    )
+    due = message.receipt_due_at
+    detail = f"no delivery receipt from {message.channel} by {due:%H:%M:%S} UTC"
+    return _handover_failed(session, clock, message, Outcome.NO_RECEIPT, detail)
+
+
+def _handover_failed(
+    session: Session, clock: Clock, message: OutboxMessage, outcome: Outcome, detail: str
+) -> OutboxMessage:
+    now = clock.now()
+    attempt = AttemptRecord(message.channel, message.address, outcome, detail, now, 0.0)
     _log_attempt(session, message, attempt, "receipts")
     step = after_failure(
         contact_index=message.contact_index,
@@ -226,13 +227,23 @@ def receipt_overdue(session: Session, *, clock: Clock, message_id: int) -> Outbo
     return message
 
 
-def confirm_receipt(session: Session, *, clock: Clock, key: str) -> OutboxMessage | None:
-    """Record a channel's delivery receipt for the message with ``key``; None if unknown."""
+def confirm_receipt(
+    session: Session, *, clock: Clock, key: str, delivered: bool = True, detail: str = ""
+) -> OutboxMessage | None:
+    """Record a channel's delivery receipt for the message with ``key``; None if unknown.
+
+    A receipt saying the message was not delivered fails it over to the next contact at once.
+    Receipts for a message no longer awaiting one (a repeat, or one after the deadline) change
+    nothing.
+    """
     message = session.scalars(
         select(OutboxMessage).where(OutboxMessage.key == key).with_for_update()
     ).one_or_none()
     if message is None or message.status != Status.AWAITING_RECEIPT.value:
         return message
+    if not delivered:
+        reason = f"{message.channel} reports it could not deliver: {detail}"[:500]
+        return _handover_failed(session, clock, message, Outcome.REJECTED, reason)
     now = clock.now()
     attempt = AttemptRecord(message.channel, message.address, Outcome.RECEIPT, "", now, 0.0)
     _log_attempt(session, message, attempt, "receipts")

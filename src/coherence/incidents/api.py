@@ -65,7 +65,7 @@ def acknowledge(
 ) -> IncidentDetail:
     """Acknowledge: stops escalation and stamps the time to acknowledge."""
     return views.incident_detail(
-        service.acknowledge(session, clock=clock, ref=ref, actor=person.key)
+        service.acknowledge(session, clock=clock, ref=ref, actor=person.key, via="api")
     )
 
 

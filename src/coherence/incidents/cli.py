@@ -168,7 +168,7 @@ def ack(
     """Acknowledge an incident; escalation stops."""
     _apply(
         lambda session: service.acknowledge(
-            session, clock=console.clock(), ref=ref, actor=console.actor(as_person)
+            session, clock=console.clock(), ref=ref, actor=console.actor(as_person), via="cli"
         ),
         json=json,
     )

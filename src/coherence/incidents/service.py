@@ -212,13 +212,24 @@ def get_or_raise(session: Session, ref: str | int, *, for_update: bool = False) 
     return incident
 
 
-def acknowledge(session: Session, *, clock: Clock, ref: str | int, actor: str) -> Incident:
-    """Acknowledge an incident: stop escalation and stamp the time."""
-    return transition(session, clock=clock, ref=ref, target=Status.ACKNOWLEDGED, actor=actor)
+def acknowledge(
+    session: Session, *, clock: Clock, ref: str | int, actor: str, via: str
+) -> Incident:
+    """Acknowledge an incident: stop escalation and stamp the time; ``via`` names the channel."""
+    return transition(
+        session, clock=clock, ref=ref, target=Status.ACKNOWLEDGED, actor=actor, via=via
+    )
 
 
 def transition(
-    session: Session, *, clock: Clock, ref: str | int, target: Status, actor: str, note: str = ""
+    session: Session,
+    *,
+    clock: Clock,
+    ref: str | int,
+    target: Status,
+    actor: str,
+    note: str = "",
+    via: str = "",
 ) -> Incident:
     """Move an incident through its lifecycle, refusing illegal moves."""
     incident = get_or_raise(session, ref, for_update=True)
@@ -257,7 +268,8 @@ def transition(
         actor=actor,
         subject=_subject(incident),
         incident_id=incident.id,
-        payload={"from": current.value, "to": target.value, "note": note},
+        payload={"from": current.value, "to": target.value, "note": note}
+        | ({"via": via} if via else {}),
     )
     session.flush()
     return incident

@@ -24,7 +24,7 @@ from coherence.incidents.schemas import (
     TaskUpdate,
     TransitionRequest,
 )
-from coherence.web import auth
+from coherence.web import acks, auth
 from coherence.web.auth import WebPerson, same_origin
 from coherence.web.forms import parse
 from coherence.web.rendering import STATIC, build_templates, render, render_error, render_incident
@@ -43,6 +43,7 @@ def mount_web(app: FastAPI) -> None:
     app.state.web_templates = build_templates()
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(auth.router)
+    app.include_router(acks.router)
     app.include_router(router)
     app.add_exception_handler(auth.LoginRequired, auth.login_required_handler)
     app.add_exception_handler(auth.CrossOriginRefused, auth.cross_origin_handler)
@@ -105,7 +106,9 @@ def acknowledge(
     """Acknowledge the incident."""
 
     def change() -> int:
-        return incidents_service.acknowledge(session, clock=clock, ref=ref, actor=person.key).id
+        return incidents_service.acknowledge(
+            session, clock=clock, ref=ref, actor=person.key, via="dashboard"
+        ).id
 
     return _act(request, session, person, ref, change)
 
