@@ -19,6 +19,7 @@ from coherence.comms.channels import MemoryChannel, OutgoingMessage
 from coherence.comms.config import make_dispatcher
 from coherence.comms.models import OutboxMessage
 from coherence.db import session_scope
+from coherence.incidents import service as incidents_service
 from coherence.ledger.models import LedgerEntry
 from coherence.settings import Settings
 
@@ -69,7 +70,8 @@ def test_every_page_carries_a_link_that_acknowledges_in_one_click(
 ) -> None:
     ref = open_warm_up(client)
     sent = deliver(factory, clock, settings, inbox)
-    assert sent and all(m.ack_url for m in sent)
+    assert sent
+    assert all(m.ack_url for m in sent)
     assert sent[0].ack_url.startswith("http://127.0.0.1:8000/ack/")  # type: ignore[union-attr]
     assert sent[0].ack_url in sent[0].text  # type: ignore[operator]
     del client.headers["Authorization"]
@@ -179,8 +181,6 @@ def test_channel_health_needs_a_token_and_reports_per_channel(client: TestClient
 
 
 def _status(factory: sessionmaker[Session], ref: str) -> str:
-    from coherence.incidents import service as incidents_service
-
     with session_scope(factory) as session:
         return incidents_service.get_or_raise(session, ref).status
 
