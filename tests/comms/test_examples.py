@@ -7,15 +7,15 @@ from tests.conftest import ROOT
 
 
 def test_the_example_channels_file_names_every_type() -> None:
-    secrets = {
-        name: "x" * 32
-        for name in (
+    secrets = dict.fromkeys(
+        (
             "COHERENCE_SMTP_PASSWORD",
             "COHERENCE_SMS_TOKEN",
             "COHERENCE_WEBHOOK_SECRET",
             "COHERENCE_MATRIX_TOKEN",
-        )
-    }
+        ),
+        "x" * 32,
+    )
     channels = load_channels(ROOT / "examples" / "channels.yaml", environ=secrets)
     assert set(channels) == {
         "email",
