@@ -16,6 +16,8 @@ from coherence.access.cli import app as token_app
 from coherence.catalog import service as catalog_service
 from coherence.catalog.cli import app as facility_app
 from coherence.catalog.domain import IcsRole
+from coherence.comms import statements_service
+from coherence.comms.cli import app as statement_app
 from coherence.db import make_engine, make_session_factory
 from coherence.detection.cli import app as telemetry_app
 from coherence.detection.simulation import parse_fault
@@ -46,6 +48,7 @@ app.add_typer(token_app, name="token")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(telemetry_app, name="telemetry")
 app.add_typer(worker_app, name="worker")
+app.add_typer(statement_app, name="statement")
 
 TOKEN_PATTERN = re.compile(r"coh_[A-Za-z0-9_\-]+")
 
@@ -110,8 +113,15 @@ def init(
         published = playbooks_service.publish_library(
             session, clock=console.clock(), actor="coherence-init"
         )
+        templates = statements_service.load_shipped_templates(
+            session, clock=console.clock(), actor="coherence-init"
+        )
     created = sum(1 for _row, new in published if new)
     console.out.print(f"playbooks: {len(published)} shipped, {created} new or changed")
+    console.out.print(
+        f"statement templates: {len(templates.created) + len(templates.unchanged)} shipped, "
+        f"{len(templates.created)} new or changed"
+    )
     files = [_sample_facility()] if sample else []
     files += [facility] if facility else []
     for path in files:

@@ -8,11 +8,13 @@ import threading
 from sqlalchemy.orm import Session, sessionmaker
 
 from coherence.clock import Clock
+from coherence.comms import statements_service
 from coherence.comms.dispatcher import Dispatcher
 from coherence.db import session_scope
 from coherence.detection.pipeline import Pipeline
 from coherence.incidents import escalation
 from coherence.timers import service as timers_service
+from coherence.timers.service import TimerKind
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +27,10 @@ def fire_due_timers(factory: sessionmaker[Session], *, clock: Clock, limit: int 
             due = timers_service.claim_due(session, now=clock.now(), limit=1)
             if not due:
                 return fired
-            escalation.fire_timer(session, clock=clock, timer=due[0])
+            if due[0].kind == TimerKind.STATEMENT_DUE.value:
+                statements_service.fire_cadence_timer(session, clock=clock, timer=due[0])
+            else:
+                escalation.fire_timer(session, clock=clock, timer=due[0])
         fired += 1
     return fired
 

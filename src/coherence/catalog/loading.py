@@ -90,6 +90,7 @@ class FacilityWriter:
                 name=person.name,
                 organisation_id=self._id("organisations", person.organisation),
                 roles=[role.value for role in person.roles],
+                clearances=list(person.clearances),
                 contacts=[contact.model_dump(mode="json") for contact in person.contacts],
             )
         self.session.flush()

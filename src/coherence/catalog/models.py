@@ -117,6 +117,8 @@ class Person(Base):
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
     roles: Mapped[list[str]] = mapped_column(JSON, default=list)
     contacts: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # What this person may approve beyond their ICS roles, e.g. "legal" for statements.
+    clearances: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
 
     organisation: Mapped[Organisation] = relationship()
 

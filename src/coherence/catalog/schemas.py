@@ -73,6 +73,10 @@ class PersonSpec(StrictDocument):
     name: Name
     organisation: Key
     roles: list[IcsRole] = Field(default_factory=list, description="ICS roles they can fill.")
+    clearances: list[Key] = Field(
+        default_factory=list,
+        description="What they may approve beyond their roles, e.g. legal for public statements.",
+    )
     contacts: list[ContactSpec] = Field(default_factory=list)
 
 
@@ -186,6 +190,7 @@ class PersonRead(BaseModel):
     name: str
     organisation: str
     roles: list[IcsRole]
+    clearances: list[str] = Field(default_factory=list)
     contacts: list[ContactSpec]
 
 

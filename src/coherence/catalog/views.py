@@ -45,6 +45,7 @@ def person_read(person: Person) -> PersonRead:
         name=person.name,
         organisation=person.organisation.key,
         roles=[IcsRole(r) for r in person.roles],
+        clearances=list(person.clearances or []),
         contacts=[
             ContactSpec(channel=ContactChannel(c["channel"]), address=c["address"])
             for c in person.contacts

@@ -11,10 +11,10 @@ from urllib.parse import quote
 
 import httpx
 import orjson
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from coherence.comms.channels import OutgoingMessage
 from coherence.comms.domain import DeliveryFailed, Outcome
+from coherence.comms.templating import BoundedSandbox
 
 SIGNATURE_HEADER = "X-Coherence-Signature"
 MESSAGE_ID_HEADER = "X-Coherence-Message-Id"
@@ -166,9 +166,6 @@ class MatrixChannel(HttpChannel):
         self._request("PUT", url, content=body, headers=headers)
 
 
-_TEMPLATES = ImmutableSandboxedEnvironment(autoescape=False)
-
-
 class HttpGatewayChannel(HttpChannel):
     """An SMS (or voice, or pager) gateway reached by a request built from a template."""
 
@@ -186,7 +183,7 @@ class HttpGatewayChannel(HttpChannel):
     ) -> None:
         super().__init__(name, timeout_seconds=timeout_seconds)
         self._url, self._method, self._headers = url, method, dict(headers)
-        self._template = _TEMPLATES.from_string(body_template)
+        self._template = BoundedSandbox(autoescape=False).from_string(body_template)
         self._max_chars = max_text_chars
         self.receipt_seconds = receipt_seconds
 

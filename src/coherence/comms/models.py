@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from coherence.db import Base, UTCDateTime
@@ -56,3 +56,46 @@ class DeliveryAttempt(Base):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime())
     latency_ms: Mapped[float] = mapped_column(Float, default=0.0)
     dispatcher: Mapped[str] = mapped_column(String(64), default="")
+
+
+class StatementTemplate(Base):
+    """One version of a statement template; a version is cleared by approvals, then frozen."""
+
+    __tablename__ = "statement_templates"
+    __table_args__ = (UniqueConstraint("key", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    audience: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    required_approvals: Mapped[list[str]] = mapped_column(JSON, default=list)
+    update_every_minutes: Mapped[float | None] = mapped_column(Float)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    approvals: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[str] = mapped_column(String(64))
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Statement(Base):
+    """A statement issued to an audience about an incident, rendered from a template version."""
+
+    __tablename__ = "statements"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    audience: Mapped[str] = mapped_column(String(16), index=True)
+    template_key: Mapped[str] = mapped_column(String(64))
+    template_version: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    plain_score: Mapped[int | None] = mapped_column(Integer)
+    cap_identifier: Mapped[str] = mapped_column(String(120), unique=True)
+    cap_msg_type: Mapped[str] = mapped_column(String(8))
+    cap_references: Mapped[list[str]] = mapped_column(JSON, default=list)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    issued_by: Mapped[str] = mapped_column(String(64))
+    withdraws_id: Mapped[int | None] = mapped_column(Integer)

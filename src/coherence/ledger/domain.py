@@ -35,6 +35,11 @@ class EntryType(StrEnum):
     NOTIFICATION_QUEUED = "notification:queued"
     NOTIFICATION_SENT = "notification:sent"
     NOTIFICATION_FAILED = "notification:failed"
+    TEMPLATE_STORED = "template:stored"
+    TEMPLATE_APPROVED = "template:approved"
+    STATEMENT_ISSUED = "statement:issued"
+    STATEMENT_WITHDRAWN = "statement:withdrawn"
+    STATEMENT_DUE = "statement:due"
     TOKEN_CREATED = "token:created"
     TOKEN_REVOKED = "token:revoked"
 
@@ -61,6 +66,11 @@ ENTRY_TYPE_DESCRIPTIONS: dict[EntryType, str] = {
     EntryType.NOTIFICATION_QUEUED: "A message was put in the outbox for delivery.",
     EntryType.NOTIFICATION_SENT: "A message was delivered; payload names the channel that took it.",
     EntryType.NOTIFICATION_FAILED: "A message failed on every channel of its recipient: an alarm.",
+    EntryType.TEMPLATE_STORED: "A new version of a statement template was stored (as a draft).",
+    EntryType.TEMPLATE_APPROVED: "Someone cleared a template version; payload says which approval.",
+    EntryType.STATEMENT_ISSUED: "A statement went to an audience, from a named template version.",
+    EntryType.STATEMENT_WITHDRAWN: "An issued statement was withdrawn (a CAP Cancel), and why.",
+    EntryType.STATEMENT_DUE: "An audience's next update fell due, or is overdue; who was told.",
     EntryType.TOKEN_CREATED: "An API token was issued to a person.",
     EntryType.TOKEN_REVOKED: "An API token was revoked.",
 }

@@ -19,6 +19,7 @@ class TimerKind(StrEnum):
 
     ACK_ESCALATION = "incident.ack_escalation"
     TASK_DUE = "task.due"
+    STATEMENT_DUE = "statement.due"
 
 
 class TimerStatus(StrEnum):
@@ -78,6 +79,11 @@ def claim_due(session: Session, *, now: datetime, limit: int = 50) -> Sequence[T
         .with_for_update(skip_locked=True)
     )
     return session.scalars(query).all()
+
+
+def mark_cancelled(timer: Timer) -> None:
+    """Cancel one pending timer."""
+    timer.status = TimerStatus.CANCELLED.value
 
 
 def mark_fired(timer: Timer, *, at: datetime) -> None:

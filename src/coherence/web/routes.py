@@ -24,7 +24,7 @@ from coherence.incidents.schemas import (
     TaskUpdate,
     TransitionRequest,
 )
-from coherence.web import acks, auth
+from coherence.web import acks, auth, status
 from coherence.web.auth import WebPerson, same_origin
 from coherence.web.forms import parse
 from coherence.web.rendering import STATIC, build_templates, render, render_error, render_incident
@@ -44,6 +44,7 @@ def mount_web(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(auth.router)
     app.include_router(acks.router)
+    app.include_router(status.router)
     app.include_router(router)
     app.add_exception_handler(auth.LoginRequired, auth.login_required_handler)
     app.add_exception_handler(auth.CrossOriginRefused, auth.cross_origin_handler)
