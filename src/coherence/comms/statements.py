@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import Field, StringConstraints, ValidationInfo, field_validator
 
 from coherence.comms.templating import render
 from coherence.documents import Key, StrictDocument
@@ -61,16 +61,16 @@ class TemplateDocument(StrictDocument):
         None, gt=0, le=7 * 24 * 60, description="How often this audience expects an update."
     )
 
-    @model_validator(mode="after")
-    def _templates_render(self) -> TemplateDocument:
+    @field_validator("title", "body")
+    @classmethod
+    def _renders(cls, value: str, info: ValidationInfo) -> str:
         # Rendering against a specimen incident catches unknown names and reaches for
         # internals when the template is loaded, not when a statement is due.
-        for name in ("title", "body"):
-            try:
-                render(getattr(self, name), SPECIMEN_CONTEXT, field=name)
-            except ValidationFailed as exc:
-                raise ValueError(exc.message) from None
-        return self
+        try:
+            render(value, SPECIMEN_CONTEXT, field=info.field_name or "template")
+        except ValidationFailed as exc:
+            raise ValueError(exc.message) from None
+        return value
 
     @property
     def required_approvals(self) -> tuple[str, ...]:
