@@ -18,7 +18,6 @@ from coherence.clock import Clock, SystemClock
 from coherence.comms.api import router as comms_router
 from coherence.comms.channels import Channel
 from coherence.comms.config import make_dispatcher
-from coherence.comms.statements_api import router as statements_router
 from coherence.db import ensure_migrated, make_engine, make_session_factory
 from coherence.detection.api import router as detection_router
 from coherence.detection.mqtt import MqttStats, run_mqtt_intake
@@ -128,7 +127,6 @@ def create_app(
         ledger_router,
         detection_router,
         comms_router,
-        statements_router,
     ):
         app.include_router(router)
     mount_api_docs(app)

@@ -10,10 +10,12 @@ from pydantic import BaseModel, Field
 
 from coherence.access.api import CurrentPerson
 from coherence.comms import service
+from coherence.comms.statements_api import router as statements_router
 from coherence.errors import NotFound
 from coherence.http import ERROR_RESPONSES, ClockDep, SessionDep
 
 router = APIRouter(prefix="/api/v1", tags=["notifications"], responses=ERROR_RESPONSES)
+router.include_router(statements_router)
 
 MessageKey = Annotated[
     str,

@@ -25,7 +25,8 @@ from coherence.errors import NotFound
 from coherence.http import ERROR_RESPONSES, ClockDep, SessionDep
 from coherence.incidents import service as incidents_service
 
-router = APIRouter(prefix="/api/v1", tags=["statements"], responses=ERROR_RESPONSES)
+# Included by coherence.comms.api under its /api/v1 prefix.
+router = APIRouter(tags=["statements"], responses=ERROR_RESPONSES)
 TemplateKey = Annotated[str, Path(max_length=64, description="Template key.")]
 
 
