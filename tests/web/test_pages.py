@@ -465,3 +465,14 @@ def test_pages_that_failed_on_every_channel_are_an_alarm_on_board_and_incident(
     assert "failed on every channel" in page
     assert "PAGE NOT DELIVERED" in page
     assert "notification:failed" in timeline_types(browser, token, ref)
+
+
+def test_the_incident_page_shows_how_each_role_is_reached_and_the_statements(
+    browser: TestClient, token: str
+) -> None:
+    ref = open_incident(browser, token)["reference"]
+    page = html.unescape(browser.get(f"/incidents/{ref}").text)
+    assert "Reached by, in order" in page
+    assert "email → sms" in page
+    assert "None issued." in page
+    assert 'href="/status"' in page

@@ -14,6 +14,7 @@ from starlette.responses import Response
 from coherence.catalog import service as catalog_service
 from coherence.catalog.models import Person
 from coherence.clock import Clock
+from coherence.comms import plans, statements_service
 from coherence.comms import service as comms_service
 from coherence.errors import CoherenceError
 from coherence.incidents import service as incidents_service
@@ -116,6 +117,8 @@ def render_incident(
     context = {
         "incident": detail,
         "timeline": views.timeline(session, incident.id),
+        "plan": plans.comms_plan(session, incident),
+        "statements": statements_service.statements_for_incident(session, incident.id),
         "failed_pages": [
             m
             for m in comms_service.messages_for_incident(session, incident.id)
