@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 
 from coherence.access.api import CurrentPerson
 from coherence.catalog import service, views
@@ -14,6 +15,8 @@ from coherence.catalog.schemas import (
     LoadReport,
     OnCallRead,
     OrganisationRead,
+    OverrideCreate,
+    OverrideRead,
     PersonRead,
     SiteRead,
 )
@@ -66,16 +69,67 @@ def on_call(
     role: IcsRole = Query(description="ICS role."),
     at: datetime | None = Query(None, description="Moment to ask about; default now."),
 ) -> OnCallRead:
-    """Who the rotations put on call for a role at a site."""
+    """Who is on call for a role at a site: an override first, then the rotation's turn."""
     site_row = service.get_site_or_raise(session, site)
     moment = at or clock.now()
-    found = service.on_call_with_rotation(session, site=site_row, role=role, at=moment)
+    found = service.on_call_detail(session, site=site_row, role=role, at=moment)
     return OnCallRead(
         site=site,
         role=role,
-        rotation=found[1].key if found else None,
-        person=found[0].key if found else None,
+        rotation=found.rotation.key if found else None,
+        person=found.person.key if found else None,
         at=moment,
+        until=found.until if found else None,
+        covering=bool(found and found.override),
+    )
+
+
+@router.get("/oncall/overrides", response_model=list[OverrideRead], summary="On-call overrides")
+def list_overrides(
+    session: SessionDep, clock: ClockDep, _person: CurrentPerson
+) -> list[OverrideRead]:
+    """Overrides running now or to come, soonest first."""
+    return [views.override_read(o) for o in service.list_overrides(session, now=clock.now())]
+
+
+@router.post(
+    "/rotations/{rotation}/overrides",
+    response_model=OverrideRead,
+    status_code=201,
+    summary="Cover a rotation for a while",
+)
+def add_override(
+    rotation: Annotated[str, Path(max_length=64)],
+    request: OverrideCreate,
+    session: SessionDep,
+    clock: ClockDep,
+    person: CurrentPerson,
+) -> OverrideRead:
+    """Put ``person`` on call in place of the rotation's turn from ``starts_at`` to ``ends_at``
+    (at most 31 days); they must have the rotation's role."""
+    return views.override_read(
+        service.add_override(
+            session,
+            clock=clock,
+            rotation_key=rotation,
+            person_key=request.person,
+            starts_at=request.starts_at,
+            ends_at=request.ends_at,
+            reason=request.reason,
+            actor=person.key,
+        )
+    )
+
+
+@router.delete(
+    "/oncall/overrides/{override_id}", response_model=OverrideRead, summary="Cancel an override"
+)
+def cancel_override(
+    override_id: int, session: SessionDep, clock: ClockDep, person: CurrentPerson
+) -> OverrideRead:
+    """The rotation's own turn applies again."""
+    return views.override_read(
+        service.cancel_override(session, clock=clock, override_id=override_id, actor=person.key)
     )
 
 

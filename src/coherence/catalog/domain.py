@@ -107,6 +107,32 @@ def on_call_member(rotation: RotationShape, at: datetime) -> int | None:
     return rotation.member_ids[shifts_elapsed % len(rotation.member_ids)]
 
 
+def next_handoff(rotation: RotationShape, at: datetime) -> datetime | None:
+    """Return when the shift running at ``at`` hands over, or None if no shift is running."""
+    if not rotation.member_ids or at < rotation.starts_at:
+        return None
+    shifts_elapsed = (at - rotation.starts_at) // rotation.shift
+    return rotation.starts_at + (shifts_elapsed + 1) * rotation.shift
+
+
+MAX_OVERRIDE = timedelta(days=31)
+
+
+def override_problem(
+    starts_at: datetime, ends_at: datetime, *, now: datetime
+) -> tuple[str, str] | None:
+    """Return (field, problem) if an override's times make no sense, else None."""
+    if starts_at.tzinfo is None or ends_at.tzinfo is None:
+        return "from", "give times with a time zone (e.g. 2026-01-05T18:00Z)"
+    if ends_at <= starts_at:
+        return "until", "the override must end after it starts"
+    if ends_at <= now:
+        return "until", "the override would already be over"
+    if ends_at - starts_at > MAX_OVERRIDE:
+        return "until", "an override covers at most 31 days; change the rotation instead"
+    return None
+
+
 def find_dependency_cycle(edges: Mapping[str, Sequence[str]]) -> list[str] | None:
     """Return one cycle in the ``asset -> depends on`` graph as a path, or None."""
     visiting: set[str] = set()

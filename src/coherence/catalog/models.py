@@ -163,3 +163,22 @@ class EscalationPolicy(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(64), unique=True)
     levels: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+
+
+class OnCallOverride(Base):
+    """Someone covering a rotation for a while: the rotation's own member steps aside."""
+
+    __tablename__ = "oncall_overrides"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rotation_id: Mapped[int] = mapped_column(ForeignKey("rotations.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    reason: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    rotation: Mapped[Rotation] = relationship()
+    person: Mapped[Person] = relationship()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import TypeVar
 
 from sqlalchemy import select
@@ -13,6 +14,7 @@ from coherence.catalog.models import (
     DependencyGroup,
     DependencyMember,
     EscalationPolicy,
+    OnCallOverride,
     Organisation,
     Person,
     Rotation,
@@ -90,3 +92,28 @@ def dependency_edges(session: Session) -> dict[str, list[str]]:
     for asset in list_assets(session):
         edges[asset.key] = [m.asset.key for g in asset.dependency_groups for m in g.members]
     return edges
+
+
+def override_at(session: Session, *, rotation_id: int, at: datetime) -> OnCallOverride | None:
+    """Return the override covering a rotation at ``at``; the latest made wins if several."""
+    query = (
+        select(OnCallOverride)
+        .where(
+            OnCallOverride.rotation_id == rotation_id,
+            OnCallOverride.starts_at <= at,
+            OnCallOverride.ends_at > at,
+            OnCallOverride.cancelled_at.is_(None),
+        )
+        .order_by(OnCallOverride.id.desc())
+    )
+    return session.scalars(query).first()
+
+
+def overrides(session: Session, *, after: datetime) -> Sequence[OnCallOverride]:
+    """Return the overrides not cancelled that end after ``after``, soonest first."""
+    query = (
+        select(OnCallOverride)
+        .where(OnCallOverride.ends_at > after, OnCallOverride.cancelled_at.is_(None))
+        .order_by(OnCallOverride.starts_at, OnCallOverride.id)
+    )
+    return session.scalars(query).all()

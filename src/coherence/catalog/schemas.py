@@ -202,3 +202,31 @@ class OnCallRead(BaseModel):
     rotation: str | None = Field(description="The rotation that supplied the person.")
     person: str | None
     at: datetime
+    until: datetime | None = Field(
+        None, description="When this person hands over: the shift's end or the cover's end."
+    )
+    covering: bool = Field(False, description="True when an override put them on call.")
+
+
+class OverrideCreate(BaseModel):
+    """Put someone on call in place of a rotation's turn."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    person: Key
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+
+
+class OverrideRead(BaseModel):
+    """An on-call override."""
+
+    id: int
+    rotation: str
+    person: str
+    starts_at: datetime
+    ends_at: datetime
+    reason: str
+    created_by: str
+    cancelled_at: datetime | None

@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 from coherence.catalog.domain import AssetKind, ContactChannel, Criticality, IcsRole
-from coherence.catalog.models import Asset, Person, Site
-from coherence.catalog.schemas import AssetRead, ContactSpec, DependencySpec, PersonRead, SiteRead
+from coherence.catalog.models import Asset, OnCallOverride, Person, Site
+from coherence.catalog.schemas import (
+    AssetRead,
+    ContactSpec,
+    DependencySpec,
+    OverrideRead,
+    PersonRead,
+    SiteRead,
+)
 
 
 def site_read(site: Site) -> SiteRead:
@@ -50,4 +57,18 @@ def person_read(person: Person) -> PersonRead:
             ContactSpec(channel=ContactChannel(c["channel"]), address=c["address"])
             for c in person.contacts
         ],
+    )
+
+
+def override_read(row: OnCallOverride) -> OverrideRead:
+    """Shape an on-call override for output."""
+    return OverrideRead(
+        id=row.id,
+        rotation=row.rotation.key,
+        person=row.person.key,
+        starts_at=row.starts_at,
+        ends_at=row.ends_at,
+        reason=row.reason,
+        created_by=row.created_by,
+        cancelled_at=row.cancelled_at,
     )

@@ -35,6 +35,8 @@ class EntryType(StrEnum):
     NOTIFICATION_QUEUED = "notification:queued"
     NOTIFICATION_SENT = "notification:sent"
     NOTIFICATION_FAILED = "notification:failed"
+    ONCALL_OVERRIDDEN = "oncall:overridden"
+    ONCALL_OVERRIDE_CANCELLED = "oncall:override_cancelled"
     TEMPLATE_STORED = "template:stored"
     TEMPLATE_APPROVED = "template:approved"
     STATEMENT_ISSUED = "statement:issued"
@@ -66,6 +68,8 @@ ENTRY_TYPE_DESCRIPTIONS: dict[EntryType, str] = {
     EntryType.NOTIFICATION_QUEUED: "A message was put in the outbox for delivery.",
     EntryType.NOTIFICATION_SENT: "A message was delivered; payload names the channel that took it.",
     EntryType.NOTIFICATION_FAILED: "A message failed on every channel of its recipient: an alarm.",
+    EntryType.ONCALL_OVERRIDDEN: "Someone was put on call in place of a rotation's turn, and why.",
+    EntryType.ONCALL_OVERRIDE_CANCELLED: "An on-call override was cancelled.",
     EntryType.TEMPLATE_STORED: "A new version of a statement template was stored (as a draft).",
     EntryType.TEMPLATE_APPROVED: "Someone cleared a template version; payload says which approval.",
     EntryType.STATEMENT_ISSUED: "A statement went to an audience, from a named template version.",

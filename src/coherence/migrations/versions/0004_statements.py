@@ -1,8 +1,8 @@
-"""Statement templates with approvals, issued statements, and clearances on people.
+"""Statement templates with approvals, issued statements, on-call overrides, clearances.
 
 Revision ID: 0004
 Revises: 0003
-Create Date: 2026-11-26 07:48:40.841491
+Create Date: 2026-11-26 07:55:56.017864
 """
 
 from collections.abc import Sequence
@@ -40,6 +40,32 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("statement_templates", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_statement_templates_key"), ["key"], unique=False)
+
+    op.create_table(
+        "oncall_overrides",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("rotation_id", sa.Integer(), nullable=False),
+        sa.Column("person_id", sa.Integer(), nullable=False),
+        sa.Column("starts_at", coherence.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("ends_at", coherence.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("created_by", sa.String(length=64), nullable=False),
+        sa.Column("created_at", coherence.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("cancelled_at", coherence.db.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["person_id"], ["people.id"], name=op.f("fk_oncall_overrides_person_id_people")
+        ),
+        sa.ForeignKeyConstraint(
+            ["rotation_id"],
+            ["rotations.id"],
+            name=op.f("fk_oncall_overrides_rotation_id_rotations"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_oncall_overrides")),
+    )
+    with op.batch_alter_table("oncall_overrides", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_oncall_overrides_rotation_id"), ["rotation_id"], unique=False
+        )
 
     op.create_table(
         "statements",
@@ -82,6 +108,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_statements_audience"))
 
     op.drop_table("statements")
+    with op.batch_alter_table("oncall_overrides", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_oncall_overrides_rotation_id"))
+
+    op.drop_table("oncall_overrides")
     with op.batch_alter_table("statement_templates", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_statement_templates_key"))
 
