@@ -53,11 +53,11 @@ class Channel(Protocol):
 class ConsoleChannel:
     """Prints each message; the development stand-in for every real channel."""
 
-    name = "console"
     timeout_seconds: float = 1.0
     receipt_seconds: float | None = None
 
-    def __init__(self, stream: TextIO | None = None) -> None:
+    def __init__(self, stream: TextIO | None = None, *, name: str = "console") -> None:
+        self.name = name
         self._stream = stream
 
     def send(self, message: OutgoingMessage) -> None:

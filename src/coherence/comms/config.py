@@ -12,7 +12,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+from jinja2 import TemplateError
 from pydantic import Field, StringConstraints, field_validator
+from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy.orm import Session, sessionmaker
 
 from coherence.catalog.domain import ContactChannel
@@ -28,16 +30,20 @@ from coherence.comms.http_channels import (
 )
 from coherence.comms.other_channels import MqttChannel, NatsChannel, SmtpChannel
 from coherence.comms.service import Claimed
+from coherence.comms.templating import GATEWAY_SPECIMEN, GATEWAY_TEMPLATES
 from coherence.documents import (
     StrictDocument,
+    format_location,
     load_yaml_mapping,
     problems_error,
-    validate_document,
 )
 from coherence.settings import Settings
 
 Timeout = Annotated[float, Field(gt=0, le=120, description="Seconds before an attempt fails.")]
 HttpUrl = Annotated[str, StringConstraints(pattern=r"^https?://[^\s]+$", max_length=2000)]
+CHANNEL_TYPES = frozenset(
+    {"smtp", "webhook", "slack", "teams", "matrix", "http_gateway", "mqtt", "nats", "console"}
+)
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -68,6 +74,11 @@ class ChatSpec(StrictDocument):
 
     type: Literal["slack", "teams"]
     url: HttpUrl | Literal[""] = ""
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Hosts a contact's own webhook URL may point at, besides url's host; "
+        "slack allows hooks.slack.com by default.",
+    )
     timeout_seconds: Timeout = 5.0
 
 
@@ -96,6 +107,15 @@ class GatewaySpec(StrictDocument):
         None, gt=0, le=3600, description="Fail over if no delivery receipt arrives in time."
     )
     timeout_seconds: Timeout = 5.0
+
+    @field_validator("body_template")
+    @classmethod
+    def _template_renders(cls, value: str) -> str:
+        try:
+            GATEWAY_TEMPLATES.from_string(value).render(**GATEWAY_SPECIMEN)
+        except TemplateError as exc:
+            raise ValueError(f"body_template cannot be rendered: {exc}") from None
+        return value
 
 
 class MqttSpec(StrictDocument):
@@ -153,14 +173,17 @@ def load_channels(path: Path, *, environ: Mapping[str, str] | None = None) -> di
     source = str(path)
     try:
         text = path.read_text(encoding="utf-8")
-    except OSError as exc:
+    except (OSError, UnicodeDecodeError) as exc:
         raise problems_error(source, [{"path": "(file)", "message": str(exc)}]) from None
     data = load_yaml_mapping(text, source=source)
     missing: list[dict[str, str]] = []
     data = _substitute(data, environ if environ is not None else os.environ, "", missing)
     if missing:
         raise problems_error(source, missing)
-    document = validate_document(ChannelsFile, data, source=source)
+    try:
+        document = ChannelsFile.model_validate(data)
+    except PydanticValidationError as exc:
+        raise problems_error(source, _without_type_tags(exc)) from None
     return {kind.value: build(kind.value, spec) for kind, spec in document.channels.items()}
 
 
@@ -197,6 +220,17 @@ def make_dispatcher(
     )
 
 
+def _without_type_tags(exc: PydanticValidationError) -> list[dict[str, str]]:
+    """Problems without the union's type tag: ``channels.sms.url``, not ``sms.http_gateway.url``."""
+    problems = []
+    for error in exc.errors(include_url=False):
+        location = list(error["loc"])
+        if len(location) >= 3 and location[0] == "channels" and location[2] in CHANNEL_TYPES:
+            del location[2]
+        problems.append({"path": format_location(location), "message": error["msg"]})
+    return problems
+
+
 def build(name: str, spec: Any) -> Channel:
     """Return the channel ``spec`` describes, named ``name``."""
     if isinstance(spec, SmtpSpec):
@@ -215,8 +249,13 @@ def build(name: str, spec: Any) -> Channel:
             name, url=spec.url, secret=spec.secret, timeout_seconds=spec.timeout_seconds
         )
     if isinstance(spec, ChatSpec):
+        defaults = ["hooks.slack.com"] if spec.type == "slack" else []
         return ChatWebhookChannel(
-            name, flavour=spec.type, url=spec.url, timeout_seconds=spec.timeout_seconds
+            name,
+            flavour=spec.type,
+            url=spec.url,
+            timeout_seconds=spec.timeout_seconds,
+            allowed_hosts=[*defaults, *spec.allowed_hosts],
         )
     if isinstance(spec, MatrixSpec):
         return MatrixChannel(
@@ -247,7 +286,7 @@ def build(name: str, spec: Any) -> Channel:
             subject_prefix=spec.subject_prefix,
             timeout_seconds=spec.timeout_seconds,
         )
-    return ConsoleChannel()
+    return ConsoleChannel(name=name)
 
 
 def _substitute(

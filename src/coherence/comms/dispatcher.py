@@ -34,7 +34,9 @@ from coherence.comms.models import OutboxMessage
 from coherence.comms.service import AttemptRecord, Claimed
 from coherence.db import session_scope
 
-# Spare seconds on top of a channel's timeout when making sure the lease outlasts an attempt.
+# A channel's timeout bounds each step (connect, TLS, write, read), so one attempt can take
+# a few times it; the lease is extended to cover that, plus a margin.
+STEPS_PER_ATTEMPT = 4
 LEASE_MARGIN_SECONDS = 5.0
 
 AckLink = Callable[[Claimed], str | None]
@@ -162,7 +164,7 @@ class Dispatcher:
     def _hold(self, message: Claimed, channel: Channel, lease_until: datetime) -> datetime | None:
         """Extend the lease if the attempt could outlast it; None if the message was taken."""
         needed = self._clock.now() + timedelta(
-            seconds=channel.timeout_seconds + LEASE_MARGIN_SECONDS
+            seconds=channel.timeout_seconds * STEPS_PER_ATTEMPT + LEASE_MARGIN_SECONDS
         )
         if needed <= lease_until:
             return lease_until

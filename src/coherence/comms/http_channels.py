@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -14,7 +14,7 @@ import orjson
 
 from coherence.comms.channels import OutgoingMessage
 from coherence.comms.domain import DeliveryFailed, Outcome
-from coherence.comms.templating import BoundedSandbox
+from coherence.comms.templating import GATEWAY_TEMPLATES
 
 SIGNATURE_HEADER = "X-Coherence-Signature"
 MESSAGE_ID_HEADER = "X-Coherence-Message-Id"
@@ -100,11 +100,24 @@ class WebhookChannel(HttpChannel):
 
 
 class ChatWebhookChannel(HttpChannel):
-    """Slack- or Teams-compatible incoming webhook; an https address is that room's webhook."""
+    """Slack- or Teams-compatible incoming webhook; an https address is that room's webhook.
 
-    def __init__(self, name: str, *, flavour: str, url: str, timeout_seconds: float) -> None:
+    An address URL is only followed to the configured URL's host or ``allowed_hosts``: whoever
+    edits contact points must not be able to make the worker post pages anywhere.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        flavour: str,
+        url: str,
+        timeout_seconds: float,
+        allowed_hosts: Sequence[str] = (),
+    ) -> None:
         super().__init__(name, timeout_seconds=timeout_seconds)
         self._flavour, self._url = flavour, url
+        self._hosts = {h.lower() for h in allowed_hosts} | ({_host(url).lower()} if url else set())
 
     def send(self, message: OutgoingMessage) -> None:
         """Post ``message`` to the room."""
@@ -113,6 +126,12 @@ class ChatWebhookChannel(HttpChannel):
             raise DeliveryFailed(
                 Outcome.NOT_CONFIGURED,
                 f"{self.name}: no webhook URL configured and the address is not one",
+            )
+        if _host(url).lower() not in self._hosts:
+            raise DeliveryFailed(
+                Outcome.NOT_CONFIGURED,
+                f"{self.name}: {_host(url)} is not an allowed webhook host "
+                f"({', '.join(sorted(self._hosts)) or 'none'})",
             )
         payload = _slack(message) if self._flavour == "slack" else _teams(message)
         self._request(
@@ -183,16 +202,15 @@ class HttpGatewayChannel(HttpChannel):
     ) -> None:
         super().__init__(name, timeout_seconds=timeout_seconds)
         self._url, self._method, self._headers = url, method, dict(headers)
-        self._template = BoundedSandbox(autoescape=False).from_string(body_template)
+        self._template = GATEWAY_TEMPLATES.from_string(body_template)
         self._max_chars = max_text_chars
         self.receipt_seconds = receipt_seconds
 
     def render(self, message: OutgoingMessage) -> bytes:
         """Return the request body the template makes of ``message``."""
-        text = f"{message.subject}. {message.ack_url or ''}".strip()
         return self._template.render(
             to=message.address,
-            text=text[: self._max_chars],
+            text=short_text(message, self._max_chars),
             subject=message.subject,
             body=message.body,
             message_id=message.key or str(message.message_id),
@@ -202,6 +220,24 @@ class HttpGatewayChannel(HttpChannel):
     def send(self, message: OutgoingMessage) -> None:
         """Hand ``message`` to the gateway."""
         self._request(self._method, self._url, content=self.render(message), headers=self._headers)
+
+
+MIN_SUBJECT_CHARS = 20
+
+
+def short_text(message: OutgoingMessage, limit: int) -> str:
+    """The subject and acknowledgement link in ``limit`` characters.
+
+    The subject is shortened to keep the link whole; a link that leaves no room for a useful
+    subject is left out rather than cut, since half a link acknowledges nothing.
+    """
+    subject = " ".join(message.subject.split())
+    link = f" {message.ack_url}" if message.ack_url else ""
+    if len(subject) + 1 + len(link) <= limit:
+        return f"{subject}.{link}"
+    if link and limit - len(link) - 1 >= MIN_SUBJECT_CHARS:
+        return f"{subject[: limit - len(link) - 2].rstrip()}….{link}"
+    return subject if len(subject) <= limit else f"{subject[: limit - 1].rstrip()}…"
 
 
 def _host(url: str) -> str:

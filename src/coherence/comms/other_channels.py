@@ -7,7 +7,7 @@ import math
 import smtplib
 import ssl
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import formatdate
 from urllib.parse import urlsplit
 
 import nats
@@ -48,20 +48,23 @@ class SmtpChannel:
         email = EmailMessage()
         email["From"] = self._sender
         email["To"] = message.address
-        email["Subject"] = message.subject
+        # A line break in a header would end it: subjects are one line, whatever they held.
+        email["Subject"] = " ".join(message.subject.split())
         email["Date"] = formatdate(localtime=False)
         domain = self._sender.rsplit("@", 1)[-1] or "coherence.invalid"
+        key = message.key or str(message.message_id)
         # One Message-ID per outbox message, so a resent page is recognisably the same one.
-        email["Message-ID"] = make_msgid(
-            idstring=message.key or str(message.message_id), domain=domain
-        )
-        email["X-Coherence-Message-Id"] = message.key or str(message.message_id)
+        email["Message-ID"] = f"<{key}@{domain}>"
+        email["X-Coherence-Message-Id"] = key
         email.set_content(message.text)
         return email
 
     def send(self, message: OutgoingMessage) -> None:
         """Deliver ``message`` by email."""
-        email = self.build(message)
+        try:
+            email = self.build(message)
+        except ValueError as exc:
+            raise DeliveryFailed(Outcome.REJECTED, f"cannot address an email: {exc}") from exc
         try:
             if self._security == "tls":
                 connection: smtplib.SMTP = smtplib.SMTP_SSL(
@@ -95,6 +98,11 @@ class SmtpChannel:
                 Outcome.REJECTED, f"SMTP answered {exc.smtp_code}: {reply}"
             ) from exc
         except (smtplib.SMTPException, OSError) as exc:
+            # smtplib reports a read that timed out as the server going away.
+            if isinstance(exc.__context__, TimeoutError):
+                raise DeliveryFailed(
+                    Outcome.TIMEOUT, f"SMTP {self._host} silent for {self.timeout_seconds:g} s"
+                ) from exc
             raise DeliveryFailed(Outcome.ERROR, f"SMTP {self._host}: {exc}") from exc
 
 
@@ -127,6 +135,10 @@ class MqttChannel:
             raise DeliveryFailed(Outcome.ERROR, f"MQTT {self._host}:{self._port}: {exc}") from exc
         client.loop_start()
         try:
+            if "#" in message.address or "+" in message.address:
+                raise DeliveryFailed(
+                    Outcome.REJECTED, f"MQTT address {message.address!r} holds a wildcard"
+                )
             info = client.publish(
                 f"{self._prefix}/{message.address}", orjson.dumps(message.as_json()), qos=1
             )
@@ -165,13 +177,23 @@ class NatsChannel:
             raise DeliveryFailed(Outcome.ERROR, f"NATS {self._url}: {exc}") from exc
 
     async def _publish(self, message: OutgoingMessage) -> None:
+        # nats-py retries a dead server forever unless told a positive number of attempts;
+        # the overall deadline is what bounds the attempt.
+        async with asyncio.timeout(self.timeout_seconds):
+            await self._connect_and_publish(message)
+
+    async def _connect_and_publish(self, message: OutgoingMessage) -> None:
         try:
             connection = await nats.connect(
                 self._url,
                 connect_timeout=self.timeout_seconds,
                 allow_reconnect=False,
-                max_reconnect_attempts=0,
+                max_reconnect_attempts=1,
+                reconnect_time_wait=0.1,
+                error_cb=_quiet,
             )
+        except TimeoutError:
+            raise
         except Exception as exc:
             raise DeliveryFailed(Outcome.REFUSED, f"NATS {self._url}: cannot connect") from exc
         try:
@@ -181,3 +203,7 @@ class NatsChannel:
             await connection.flush(timeout=max(1, math.ceil(self.timeout_seconds)))
         finally:
             await connection.close()
+
+
+async def _quiet(_error: Exception) -> None:
+    """Swallow nats-py's connection error reports; the attempt's outcome says what happened."""

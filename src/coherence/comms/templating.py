@@ -94,3 +94,15 @@ def render(source: str, context: Mapping[str, Any], *, field: str) -> str:
             field=field,
         )
     return text.strip()
+
+
+# Gateway request bodies: the same bounds, and a misspelt name is an error, not an empty value.
+GATEWAY_TEMPLATES = BoundedSandbox(autoescape=False, undefined=StrictUndefined)
+GATEWAY_SPECIMEN = {
+    "to": "+15555550100",
+    "text": "[SEV2] INC-00001 fridge warming. https://coherence.example/ack/x",
+    "subject": "[SEV2] INC-00001 fridge warming",
+    "body": "INC-00001: fridge warming",
+    "message_id": "00000000-0000-0000-0000-000000000000",
+    "ack_url": "https://coherence.example/ack/x",
+}
