@@ -45,9 +45,7 @@ def test_the_shift_says_when_it_hands_over(client: TestClient, clock: ManualCloc
     assert oncall(client, SHIFT_END)["person"] == "tomasz-kowal"
 
 
-def test_an_override_covers_its_window_and_no_more(
-    client: TestClient, clock: ManualClock
-) -> None:
+def test_an_override_covers_its_window_and_no_more(client: TestClient, clock: ManualClock) -> None:
     made = cover(client, clock)
     assert made.status_code == 201, made.text
     during = oncall(client, clock.now() + timedelta(hours=1))
