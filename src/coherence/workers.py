@@ -8,7 +8,7 @@ import threading
 from sqlalchemy.orm import Session, sessionmaker
 
 from coherence.clock import Clock
-from coherence.comms import statements_service
+from coherence.comms import cadence
 from coherence.comms.dispatcher import Dispatcher
 from coherence.db import session_scope
 from coherence.detection.pipeline import Pipeline
@@ -28,7 +28,7 @@ def fire_due_timers(factory: sessionmaker[Session], *, clock: Clock, limit: int 
             if not due:
                 return fired
             if due[0].kind == TimerKind.STATEMENT_DUE.value:
-                statements_service.fire_cadence_timer(session, clock=clock, timer=due[0])
+                cadence.fire_cadence_timer(session, clock=clock, timer=due[0])
             else:
                 escalation.fire_timer(session, clock=clock, timer=due[0])
         fired += 1

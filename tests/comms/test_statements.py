@@ -288,3 +288,27 @@ def test_the_comms_plan_lists_functions_and_channels_in_failover_order(
     assert commander["contacts"][0]["order"] == 1
     assert [c["channel"] for c in commander["contacts"]][:2] == ["email", "sms"]
     assert client.get("/api/v1/incidents/INC-99999/comms-plan").status_code == 404
+
+
+@pytest.mark.usefixtures("templates")
+def test_statements_are_delivered_to_responders_and_regulators(
+    client: TestClient, as_person: Any, factory: sessionmaker[Session]
+) -> None:
+    clear(client, as_person, "regulator-initial", "lucia-ferreira", "sofia-brandt")
+    ref = open_incident(client)
+    url = f"/api/v1/incidents/{ref}/statements"
+    client.post(url, json={"template": "responders-update"})
+    client.post(url, json={"template": "regulator-initial"})
+    with session_scope(factory) as session:
+        queued = session.scalars(
+            select(OutboxMessage).where(OutboxMessage.reason.like("statement:%"))
+        ).all()
+        reasons = {(m.reason, m.person_id) for m in queued}
+    incident = client.get(f"/api/v1/incidents/{ref}").json()
+    assert len([r for r, _ in reasons if r == "statement:responders"]) == len(
+        set(incident["roles"].values())
+    )
+    assert [r for r, _ in reasons if r == "statement:regulators"], "the regulator is told"
+    timeline = client.get(f"/api/v1/incidents/{ref}/timeline").json()
+    issued = [e["payload"] for e in timeline if e["type"] == "statement:issued"]
+    assert all(p["sent_to"] for p in issued)

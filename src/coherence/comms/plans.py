@@ -8,8 +8,8 @@ from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from coherence.comms.cadence import next_update_due
 from coherence.comms.models import OutboxMessage, Statement
-from coherence.comms.statements_service import next_update_due
 from coherence.incidents.domain import reference
 from coherence.incidents.models import Incident
 

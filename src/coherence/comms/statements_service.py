@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from importlib.resources import files
 from typing import Any
 
 import orjson
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from coherence.catalog import service as catalog_service
-from coherence.catalog.domain import IcsRole
+from coherence.catalog.models import Person
 from coherence.clock import Clock
-from coherence.comms import plain
+from coherence.comms import cadence, plain
+from coherence.comms import service as comms_service
 from coherence.comms.models import Statement, StatementTemplate
 from coherence.comms.statements import (
     EXTERNAL_AUDIENCES,
@@ -30,18 +30,11 @@ from coherence.comms.statements import (
 from coherence.comms.templating import render
 from coherence.documents import load_yaml_mapping, validate_document
 from coherence.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from coherence.incidents import escalation, repository
 from coherence.incidents import service as incidents_service
 from coherence.incidents.domain import reference
 from coherence.incidents.models import Incident
 from coherence.ledger import service as ledger_service
 from coherence.ledger.domain import EntryType
-from coherence.timers import service as timers_service
-from coherence.timers.models import Timer
-from coherence.timers.service import TimerKind
-
-# After an update falls due, how long before the incident commander is told it is overdue.
-OVERDUE_GRACE = timedelta(minutes=10)
 
 
 @dataclass
@@ -282,6 +275,7 @@ def issue(
     )
     session.add(statement)
     session.flush()
+    recipients = _recipients(session, incident, audience)
     ledger_service.append(
         session,
         clock=clock,
@@ -296,10 +290,43 @@ def issue(
             "version": template.version,
             "title": statement.title,
             "sha256": hashlib.sha256(body.encode()).hexdigest(),
+            "sent_to": [person.key for person in recipients],
         },
     )
-    _rearm_cadence(session, clock, incident, audience, template.update_every_minutes)
+    for person in recipients:
+        comms_service.enqueue(
+            session,
+            clock=clock,
+            person=person,
+            subject=title,
+            body=body,
+            reason=f"statement:{audience.value}",
+            actor=actor,
+            incident_id=incident.id,
+        )
+    cadence.rearm(session, clock, incident, audience, template.update_every_minutes)
     return statement
+
+
+# Who a statement is delivered to, besides where it is published: the incident's own role
+# holders for responders, and the people of these kinds of organisation for the others.
+# Public, media, investors and executives are reached by publication and by their own desks.
+DELIVERED_TO_ORGANISATIONS = {
+    Audience.REGULATORS: ("regulator",),
+    Audience.PARTNERS: ("research_group", "public_safety", "government_partner"),
+}
+
+
+def _recipients(session: Session, incident: Incident, audience: Audience) -> list[Person]:
+    if audience is Audience.RESPONDERS:
+        people = [role.person for role in sorted(incident.roles, key=lambda r: r.role)]
+    else:
+        people = [
+            person
+            for kind in DELIVERED_TO_ORGANISATIONS.get(audience, ())
+            for person in catalog_service.people_of_organisation_kind(session, kind)
+        ]
+    return list({person.id: person for person in people}.values())
 
 
 def _usable(session: Session, key: str, version: int | None) -> StatementTemplate:
@@ -402,86 +429,6 @@ def public_statements(session: Session, *, limit: int = 100) -> list[Statement]:
     """Public statements and their withdrawals, newest first: what the status page shows."""
     query = select(Statement).where(Statement.audience == Audience.PUBLIC.value)
     return list(session.scalars(query.order_by(Statement.id.desc()).limit(limit)).all())
-
-
-def _rearm_cadence(
-    session: Session,
-    clock: Clock,
-    incident: Incident,
-    audience: Audience,
-    every_minutes: float | None,
-) -> None:
-    for timer in timers_service.pending_for_incident(session, incident.id):
-        if timer.kind == TimerKind.STATEMENT_DUE.value and timer.data.get("audience") == audience:
-            timers_service.mark_cancelled(timer)
-    if every_minutes is None or incident.status in ("resolved", "closed"):
-        return
-    timers_service.schedule(
-        session,
-        clock=clock,
-        kind=TimerKind.STATEMENT_DUE,
-        due_at=clock.now() + timedelta(minutes=every_minutes),
-        incident_id=incident.id,
-        data={"audience": audience.value, "stage": "due"},
-    )
-
-
-def fire_cadence_timer(session: Session, *, clock: Clock, timer: Timer) -> None:
-    """Remind the public information officer an update is due; tell the commander if missed."""
-    now = clock.now()
-    timers_service.mark_fired(timer, at=now)
-    incident = repository.get(session, timer.incident_id or 0, for_update=True)
-    if incident is None or incident.status in ("resolved", "closed"):
-        return
-    audience = str(timer.data.get("audience"))
-    last = session.scalar(
-        select(func.max(Statement.issued_at)).where(
-            Statement.incident_id == incident.id, Statement.audience == audience
-        )
-    )
-    overdue = timer.data.get("stage") == "overdue"
-    role = IcsRole.INCIDENT_COMMANDER if overdue else IcsRole.PUBLIC_INFORMATION_OFFICER
-    person = escalation.holder(incident, role) or catalog_service.on_call(
-        session, site=incident.site, role=role, at=now
-    )
-    since = "never" if last is None else f"last at {last:%H:%M} UTC"
-    why = (
-        f"update to {audience} OVERDUE ({since})"
-        if overdue
-        else f"update to {audience} due now ({since})"
-    )
-    ledger_service.append(
-        session,
-        clock=clock,
-        entry_type=EntryType.STATEMENT_DUE,
-        actor="system",
-        subject=f"incident:{incident.id}",
-        incident_id=incident.id,
-        payload={"audience": audience, "overdue": overdue, "told": person.key if person else None},
-    )
-    if person is not None:
-        escalation.page(
-            session, clock, incident, [person], actor="system", why=why, reason="cadence"
-        )
-    if not overdue:
-        timers_service.schedule(
-            session,
-            clock=clock,
-            kind=TimerKind.STATEMENT_DUE,
-            due_at=now + OVERDUE_GRACE,
-            incident_id=incident.id,
-            data={"audience": audience, "stage": "overdue"},
-        )
-
-
-def next_update_due(session: Session, incident_id: int) -> dict[str, datetime]:
-    """When each audience's next update is due, for audiences on a cadence."""
-    due: dict[str, datetime] = {}
-    for timer in timers_service.pending_for_incident(session, incident_id):
-        if timer.kind == TimerKind.STATEMENT_DUE.value:
-            audience = str(timer.data.get("audience"))
-            due.setdefault(audience, timer.due_at)
-    return due
 
 
 def get_statement(session: Session, statement_id: int) -> Statement | None:
