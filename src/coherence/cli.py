@@ -186,6 +186,10 @@ def serve(
     from coherence.app import create_app
 
     settings = console.load_settings()
+    # Links in messages point at the address this run serves on.
+    settings = settings.model_copy(
+        update={"host": host or settings.host, "port": port or settings.port}
+    )
     try:
         faults = tuple(parse_fault(text) for text in fault)
     except ValueError as exc:
@@ -204,7 +208,7 @@ def serve(
     if simulate:
         struck = ", ".join(fault) or "none (add --fault NAME@ASSET)"
         console.err.print(f"Simulating the facility; faults in {fault_after:g} s: {struck}")
-    bind_host, bind_port = host or settings.host, port or settings.port
+    bind_host, bind_port = settings.host, settings.port
     console.err.print(
         f"Coherence {__version__} on http://{bind_host}:{bind_port} "
         f"(database {application.state.engine.url.render_as_string()}, "
