@@ -25,6 +25,7 @@ from coherence.detection.pipeline import Pipeline
 from coherence.detection.simulation import SimulationRunner
 from coherence.http import BodySizeLimit, install_error_handlers
 from coherence.incidents.api import router as incidents_router
+from coherence.ledger import keys, note
 from coherence.ledger.api import router as ledger_router
 from coherence.playbooks.api import router as playbooks_router
 from coherence.settings import Settings
@@ -63,12 +64,14 @@ def create_app(
     clock = clock or SystemClock()
     session_factory = make_session_factory(engine)
     pipeline = Pipeline(session_factory, clock=clock)
+    signer = keys.ensure_signer(settings.resolved_ledger_key_file, origin=settings.ledger_origin)
     workers = EmbeddedWorkers(
         session_factory,
         clock=clock,
         pipeline=pipeline,
         dispatcher=make_dispatcher(settings, session_factory, clock=clock, channels=channels),
         interval=settings.worker_interval_seconds,
+        ledger_signer=signer,
     )
 
     mqtt_stats = MqttStats()
@@ -115,6 +118,7 @@ def create_app(
     app.state.session_factory = session_factory
     app.state.clock = clock
     app.state.workers = workers
+    app.state.ledger_verifier = note.verifier_for(signer)
     app.state.pipeline = pipeline
     app.state.mqtt_stats = mqtt_stats
     app.state.simulation = simulation

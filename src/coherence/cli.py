@@ -25,6 +25,7 @@ from coherence.documents import load_yaml_file
 from coherence.errors import NotFound, ValidationFailed
 from coherence.incidents.cli import app as incident_app
 from coherence.incidents.cli import tasks_app
+from coherence.ledger import keys, note
 from coherence.ledger.cli import app as ledger_app
 from coherence.migrations import runner
 from coherence.playbooks import service as playbooks_service
@@ -109,6 +110,8 @@ def init(
 ) -> None:
     """Migrate the database, publish the shipped playbooks, and optionally load a facility."""
     db_upgrade()
+    settings = console.load_settings()
+    signer = keys.ensure_signer(settings.resolved_ledger_key_file, origin=settings.ledger_origin)
     with console.session() as session:
         published = playbooks_service.publish_library(
             session, clock=console.clock(), actor="coherence-init"
@@ -121,6 +124,10 @@ def init(
     console.out.print(
         f"statement templates: {len(templates.created) + len(templates.unchanged)} shipped, "
         f"{len(templates.created)} new or changed"
+    )
+    console.out.print(
+        f"ledger key: {settings.resolved_ledger_key_file} (owner-only); "
+        f"verifier key: {note.verifier_for(signer)}"
     )
     files = [_sample_facility()] if sample else []
     files += [facility] if facility else []
@@ -259,6 +266,9 @@ def worker_run(
         clock=clock,
         dispatcher=make_dispatcher(settings, factory, clock=clock),
         interval=settings.worker_interval_seconds,
+        ledger_signer=keys.ensure_signer(
+            settings.resolved_ledger_key_file, origin=settings.ledger_origin
+        ),
     )
     if once:
         fired, sent = workers.run_once()

@@ -78,6 +78,18 @@ class Settings(BaseSettings):
         description="How long a dispatcher holds a message it is sending; if it dies, another "
         "takes the message up after this.",
     )
+    ledger_key_file: Path | None = Field(
+        None,
+        description="The ledger's Ed25519 signing key (owner-only); empty means "
+        "ledger-signer.key inside data_dir. Created by `coherence init` if missing.",
+    )
+    ledger_origin: str = Field(
+        "",
+        max_length=120,
+        pattern=r"^[^\s+]*$",
+        description="The log's name in its checkpoints when the key is made, e.g. "
+        "ledger.lab.example.org; empty means a random coherence-ledger-<id>.",
+    )
     worker_interval_seconds: float = Field(
         1.0, gt=0, le=60, description="How often the embedded timer and outbox workers poll."
     )
@@ -96,6 +108,11 @@ class Settings(BaseSettings):
     def resolved_public_url(self) -> str:
         """The dashboard's address as people reach it, without a trailing slash."""
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def resolved_ledger_key_file(self) -> Path:
+        """Where the ledger's signing key lives."""
+        return self.ledger_key_file or self.data_dir / "ledger-signer.key"
 
     @property
     def resolved_database_url(self) -> str:

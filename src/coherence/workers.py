@@ -13,6 +13,7 @@ from coherence.comms.dispatcher import Dispatcher
 from coherence.db import session_scope
 from coherence.detection.pipeline import Pipeline
 from coherence.incidents import escalation
+from coherence.ledger import checkpoints
 from coherence.timers import service as timers_service
 from coherence.timers.service import TimerKind
 
@@ -46,21 +47,26 @@ class EmbeddedWorkers:
         dispatcher: Dispatcher,
         interval: float,
         pipeline: Pipeline | None = None,
+        ledger_signer: str | None = None,
     ) -> None:
         self._factory = factory
         self._clock = clock
         self.dispatcher = dispatcher
         self._interval = interval
         self._pipeline = pipeline
+        self._signer = ledger_signer
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def run_once(self) -> tuple[int, int]:
-        """Look for silent sensors, fire due timers, deliver pending messages; return counts."""
+        """Look for silent sensors, fire due timers, deliver messages, sign a checkpoint."""
         if self._pipeline is not None:
             self._pipeline.sweep()
         fired = fire_due_timers(self._factory, clock=self._clock)
         sent = self.dispatcher.run_once()
+        if self._signer is not None:
+            with session_scope(self._factory) as session:
+                checkpoints.sign_latest(session, clock=self._clock, signer_key=self._signer)
         return fired, sent
 
     def run_forever(self) -> None:

@@ -92,6 +92,7 @@ def entry_bytes(
     recorded_at: datetime,
     actor: str,
     subject: str,
+    incident_id: int | None,
     payload: bytes,
 ) -> bytes:
     """Return the exact bytes that identify one entry; the Merkle leaf is built from these."""
@@ -102,6 +103,7 @@ def entry_bytes(
             "recorded_at": recorded_at,
             "actor": actor,
             "subject": subject,
+            "incident_id": incident_id,
             "payload": orjson.Fragment(payload),
         }
     )

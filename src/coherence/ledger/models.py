@@ -22,7 +22,7 @@ class LedgerEntry(Base):
     subject: Mapped[str] = mapped_column(String(128), index=True)
     incident_id: Mapped[int | None] = mapped_column(Integer, index=True)
     payload: Mapped[str] = mapped_column(Text)
-    # Filled by the Merkle log (RFC 6962 leaf hash of entry_bytes) once it lands.
+    # The RFC 6962 leaf hash of entry_bytes, as recorded when the entry was appended.
     leaf_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32))
 
 
@@ -33,3 +33,26 @@ class LedgerHead(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     size: Mapped[int] = mapped_column(Integer, default=0)
+    # The tree's right-edge perfect subtree hashes, concatenated: the root in O(log n).
+    frontier: Mapped[bytes] = mapped_column(LargeBinary, default=b"", server_default="")
+
+
+class LedgerNode(Base):
+    """A complete subtree of the Merkle tree above the leaves: proofs read O(log n) of these."""
+
+    __tablename__ = "ledger_nodes"
+
+    level: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    index: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class LedgerCheckpoint(Base):
+    """A signed statement of the tree's size and root (a C2SP checkpoint in a signed note)."""
+
+    __tablename__ = "ledger_checkpoints"
+
+    size: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    root: Mapped[bytes] = mapped_column(LargeBinary(32))
+    note: Mapped[str] = mapped_column(Text)
+    signed_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -85,6 +85,17 @@ def generate_signer(name: str) -> tuple[str, str]:
     return f"PRIVATE+KEY+{name}+{_key_id(name, public).hex()}+{seed}", _verifier_key(name, public)
 
 
+def verifier_for(signer_key: str) -> str:
+    """Return the verifier key that checks notes signed with ``signer_key``."""
+    if not signer_key.startswith("PRIVATE+KEY+"):
+        raise NoteError("malformed signer key")
+    name, key_id, seed = _parse_key(signer_key.removeprefix("PRIVATE+KEY+"), "signer key")
+    public = Ed25519PrivateKey.from_private_bytes(seed).public_key().public_bytes_raw()
+    if _key_id(name, public) != key_id:
+        raise NoteError(f"signer key {name}+{key_id.hex()} has the wrong key ID")
+    return _verifier_key(name, public)
+
+
 def sign_note(text: str, signer_key: str) -> str:
     """Return ``text`` as a note signed with ``signer_key``."""
     if not text.endswith("\n"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Sequence
 from typing import Any
 
@@ -10,10 +11,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from coherence.clock import Clock
-from coherence.ledger.domain import EntryType, canonical_json
-from coherence.ledger.models import LedgerEntry, LedgerHead
-
-HEAD_ROW_ID = 1
+from coherence.errors import ValidationFailed
+from coherence.ledger import bundle, checkpoints, merkle, note, tree
+from coherence.ledger.domain import EntryType, canonical_json, entry_bytes
+from coherence.ledger.models import LedgerEntry, LedgerHead, LedgerNode
 
 
 def append(
@@ -28,10 +29,10 @@ def append(
 ) -> LedgerEntry:
     """Append one entry inside the caller's transaction and return it."""
     head = session.scalars(
-        select(LedgerHead).where(LedgerHead.id == HEAD_ROW_ID).with_for_update()
+        select(LedgerHead).where(LedgerHead.id == tree.HEAD_ROW_ID).with_for_update()
     ).one_or_none()
     if head is None:
-        head = LedgerHead(id=HEAD_ROW_ID, size=0)
+        head = LedgerHead(id=tree.HEAD_ROW_ID, size=0, frontier=b"")
         session.add(head)
     entry = LedgerEntry(
         seq=head.size,
@@ -42,10 +43,29 @@ def append(
         incident_id=incident_id,
         payload=canonical_json(payload).decode(),
     )
-    head.size += 1
+    entry.leaf_hash = merkle.leaf_hash(bytes_of(entry))
+    frontier = tree.frontier_of(head)
+    for node in frontier.append(entry.leaf_hash):
+        if node.level > 0:
+            session.add(LedgerNode(level=node.level, index=node.index, hash=node.hash))
+    head.size = frontier.size
+    head.frontier = b"".join(frontier.hashes)
     session.add(entry)
     session.flush()
     return entry
+
+
+def bytes_of(entry: LedgerEntry) -> bytes:
+    """Return the canonical bytes of a stored entry, as its leaf hash covers them."""
+    return entry_bytes(
+        seq=entry.seq,
+        entry_type=entry.entry_type,
+        recorded_at=entry.recorded_at,
+        actor=entry.actor,
+        subject=entry.subject,
+        incident_id=entry.incident_id,
+        payload=entry.payload.encode(),
+    )
 
 
 def payload_of(entry: LedgerEntry) -> dict[str, Any]:
@@ -69,3 +89,35 @@ def list_entries(
     if entry_types:
         query = query.where(LedgerEntry.entry_type.in_([t.value for t in entry_types]))
     return session.scalars(query.order_by(LedgerEntry.seq).limit(limit)).all()
+
+
+def export_bundle(session: Session, *, first: int = 0) -> dict[str, Any]:
+    """Entries from ``first`` up to the latest checkpoint, with every checkpoint in between."""
+    last = checkpoints.latest_or_raise(session)
+    if not 0 <= first < last.size:
+        raise ValidationFailed(
+            f"first must be from 0 to {last.size - 1}, the last signed entry", field="first"
+        )
+    entries = []
+    for entry in session.scalars(
+        select(LedgerEntry)
+        .where(LedgerEntry.seq >= first, LedgerEntry.seq < last.size)
+        .order_by(LedgerEntry.seq)
+        .execution_options(yield_per=5000)
+    ):
+        item = {"seq": entry.seq, "entry": _b64(bytes_of(entry))}
+        if entry.leaf_hash is not None:
+            item["leaf"] = _b64(entry.leaf_hash)
+        entries.append(item)
+    return {
+        "format": bundle.FORMAT,
+        "origin": note.parse_checkpoint(last.note.split("\n\n", 1)[0] + "\n").origin,
+        "first": first,
+        "prefix": [_b64(h) for h in tree.frontier_at(session, first)],
+        "entries": entries,
+        "checkpoints": [c.note for c in checkpoints.between(session, first + 1, last.size)],
+    }
+
+
+def _b64(value: bytes) -> str:
+    return base64.b64encode(value).decode()
