@@ -1,14 +1,22 @@
-"""`coherence ledger`: read the append-only record."""
+"""`coherence ledger`: read the record, its checkpoints and proofs; export and verify bundles."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+import orjson
 import typer
 
 from coherence import console
+from coherence.errors import NotFound
 from coherence.incidents import service as incidents_service
-from coherence.ledger import service
+from coherence.ledger import bundle, checkpoints, keys, note, service, tree
 
-app = typer.Typer(help="Read the append-only ledger of every state change.", no_args_is_help=True)
+app = typer.Typer(
+    help="Read the append-only ledger, prove entries, export and verify bundles.",
+    no_args_is_help=True,
+)
 
 
 @app.command("list")
@@ -43,3 +51,105 @@ def list_entries(
         ["seq", "recorded (UTC)", "type", "actor", "subject"],
         [(e["seq"], e["recorded_at"], e["type"], e["actor"], e["subject"]) for e in entries],
     )
+
+
+@app.command("key")
+@console.handle_errors
+def show_key() -> None:
+    """Print the verifier key that checks this ledger's checkpoints (safe to publish)."""
+    settings = console.load_settings()
+    console.out.print(note.verifier_for(keys.load_signer(settings.resolved_ledger_key_file)))
+
+
+@app.command("checkpoint")
+@console.handle_errors
+def show_checkpoint() -> None:
+    """Print the latest signed checkpoint (a C2SP signed note)."""
+    with console.session() as session:
+        text = checkpoints.latest_or_raise(session).note
+    sys.stdout.write(text)
+
+
+@app.command("prove")
+@console.handle_errors
+def prove(
+    seq: int = typer.Argument(..., min=0, help="The entry to prove."),
+    size: int | None = typer.Option(None, min=1, help="Tree size; default the latest checkpoint."),
+) -> None:
+    """Print an inclusion proof (JSON) that entry SEQ is in the tree."""
+    with console.session() as session:
+        tree_size = size if size is not None else checkpoints.latest_or_raise(session).size
+        proof = {
+            "seq": seq,
+            "size": tree_size,
+            "leaf": checkpoints.encoded(tree.reader(session)(0, seq)) if seq < tree_size else "",
+            "root": checkpoints.encoded(tree.root_at(session, tree_size)),
+            "proof": [checkpoints.encoded(h) for h in tree.inclusion(session, seq, tree_size)],
+        }
+    console.print_json(proof)
+
+
+@app.command("consistency")
+@console.handle_errors
+def consistency(
+    old: int = typer.Argument(..., min=0, help="The older tree size."),
+    new: int = typer.Argument(..., min=0, help="The newer tree size."),
+) -> None:
+    """Print a consistency proof (JSON) that the tree of NEW entries extends that of OLD."""
+    with console.session() as session:
+        proof = {
+            "from": old,
+            "to": new,
+            "from_root": checkpoints.encoded(tree.root_at(session, old)),
+            "to_root": checkpoints.encoded(tree.root_at(session, new)),
+            "proof": [checkpoints.encoded(h) for h in tree.consistency(session, old, new)],
+        }
+    console.print_json(proof)
+
+
+@app.command("export")
+@console.handle_errors
+def export(
+    out: Path = typer.Argument(..., help="File to write the bundle to."),
+    first: int = typer.Option(0, "--from", min=0, help="The first entry in the bundle."),
+) -> None:
+    """Write entries from --from to the latest checkpoint, with its checkpoints, as a bundle."""
+    with console.session() as session:
+        data = orjson.dumps(service.export_bundle(session, first=first))
+    out.write_bytes(data)
+    console.out.print(f"wrote {out} ({len(data):,} bytes)")
+
+
+@app.command("verify")
+@console.handle_errors
+def verify(
+    path: Path = typer.Argument(..., help="A bundle from `coherence ledger export`."),
+    key: str = typer.Option(..., help="The log's verifier key, or a file holding it."),
+    json: bool = console.JSON_OPTION,
+) -> None:
+    """Check a bundle offline: signatures, order, every entry's hash and the signed roots."""
+    verifier = Path(key).read_text(encoding="ascii").strip() if Path(key).is_file() else key
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise NotFound(f"cannot read {path}: {exc.strerror}", field="path") from None
+    verdict = bundle.verify(data, verifier)
+    if json:
+        console.print_json(verdict)
+    elif verdict.ok:
+        console.out.print(
+            f"OK: {verdict.entries_checked} entries from {verdict.first} and "
+            f"{verdict.checkpoints_checked} checkpoints of {verdict.origin} verify "
+            f"(size {verdict.size})"
+        )
+        for line in verdict.notes:
+            console.out.print(f"note: {line}")
+    else:
+        where = (
+            f" (first bad entry: {verdict.first_bad_seq})"
+            if verdict.first_bad_seq is not None
+            else ""
+        )
+        console.err.print(f"FAILED{where}: {verdict.problem}")
+    if not verdict.ok:
+        raise typer.Exit(1)
