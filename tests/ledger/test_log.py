@@ -123,9 +123,7 @@ def tamper(engine: Engine, statement: str) -> None:
             "changed after it was recorded",
         ),
         (
-            [
-                "UPDATE ledger_entries SET payload = '{}', leaf_hash = NULL WHERE seq = 6"
-            ],
+            ["UPDATE ledger_entries SET payload = '{}', leaf_hash = NULL WHERE seq = 6"],
             5,
             "do not match the checkpoint",
         ),
