@@ -1,0 +1,178 @@
+"""Ledger benchmarks: appends with checkpointing on, and offline verification of a bundle.
+
+Run from a clone with the project installed:
+
+    .venv/bin/python bench/ledger.py [--entries 1000000]
+
+Each figure is printed beside a baseline measured in the same run on the same machine.
+Nothing here is asserted by the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import gc
+import hashlib
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+from sqlalchemy import Integer, String, text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from coherence.clock import SystemClock
+from coherence.db import make_engine, make_session_factory, session_scope
+from coherence.ledger import bundle, checkpoints, keys, merkle, note, service
+from coherence.ledger.domain import EntryType, canonical_json, entry_bytes
+from coherence.migrations import runner
+
+APPENDS = 5_000
+START = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
+
+
+class _Base(DeclarativeBase):
+    pass
+
+
+class _Row(_Base):
+    """The baseline's one-row table."""
+
+    __tablename__ = "bench_rows"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    body: Mapped[str] = mapped_column(String(200))
+
+
+def appends(folder: Path) -> None:
+    """Ledger appends, one transaction each, with a checkpoint signed every second."""
+    print(f"Appends: {APPENDS:,} entries, one transaction each (SQLite, WAL, synchronous=NORMAL)")
+    baseline_engine = make_engine(f"sqlite:///{folder / 'baseline.db'}")
+    _Base.metadata.create_all(baseline_engine)
+    baseline_factory = make_session_factory(baseline_engine)
+    started = time.perf_counter()
+    for n in range(APPENDS):
+        with session_scope(baseline_factory) as session:
+            session.add(_Row(body=f'{{"text":"note {n}"}}'))
+    floor = APPENDS / (time.perf_counter() - started)
+    print(f"  {'baseline: one-row INSERT transactions':<58} {floor:>12,.0f} /s")
+
+    engine = make_engine(f"sqlite:///{folder / 'ledger.db'}")
+    runner.upgrade(engine)
+    factory = make_session_factory(engine)
+    signer = keys.ensure_signer(folder / "ledger.key", origin="bench.example/ledger")
+    clock = SystemClock()
+    stop = threading.Event()
+    signed = [0]
+
+    def checkpointer() -> None:
+        while not stop.wait(1.0):
+            with session_scope(factory) as session:
+                if checkpoints.sign_latest(session, clock=clock, signer_key=signer):
+                    signed[0] += 1
+
+    thread = threading.Thread(target=checkpointer, daemon=True)
+    thread.start()
+    started = time.perf_counter()
+    for n in range(APPENDS):
+        with session_scope(factory) as session:
+            service.append(
+                session,
+                clock=clock,
+                entry_type=EntryType.INCIDENT_NOTE_ADDED,
+                actor="bench",
+                subject="incident:1",
+                incident_id=1,
+                payload={"text": f"note {n}"},
+            )
+    measured = APPENDS / (time.perf_counter() - started)
+    stop.set()
+    thread.join()
+    print(f"  {'ledger append (leaf, nodes, frontier) + checkpoints':<58} {measured:>12,.0f} /s")
+    print(f"  checkpoints signed meanwhile: {signed[0]}")
+    print(f"  ledger / baseline: {measured / floor:.2f}   target: >= 10,000 appends/s")
+    with engine.connect() as connection:
+        rows = connection.execute(text("select count(*) from ledger_entries")).scalar()
+    assert rows == APPENDS
+    engine.dispose()
+    baseline_engine.dispose()
+
+
+def synthetic_bundle(count: int, signer: str) -> bytes:
+    """A bundle of ``count`` entries shaped like real ones, signed at its end."""
+    entries = []
+    frontier = merkle.Frontier()
+    recorded = START.isoformat()
+    for seq in range(count):
+        raw = entry_bytes(
+            seq=seq,
+            entry_type="incident:note_added",
+            recorded_at=START,
+            actor="bench",
+            subject="incident:1",
+            incident_id=1,
+            payload=canonical_json({"text": f"note {seq}", "at": recorded}),
+        )
+        leaf = merkle.leaf_hash(raw)
+        frontier.append(leaf)
+        entries.append(
+            {
+                "seq": seq,
+                "entry": base64.b64encode(raw).decode(),
+                "leaf": base64.b64encode(leaf).decode(),
+            }
+        )
+    checkpoint = note.Checkpoint("bench.example/ledger", count, frontier.root()).to_text()
+    return orjson.dumps(
+        {
+            "format": bundle.FORMAT,
+            "origin": "bench.example/ledger",
+            "first": 0,
+            "prefix": [],
+            "entries": entries,
+            "checkpoints": [note.sign_note(checkpoint, signer)],
+        }
+    )
+
+
+def verification(folder: Path, count: int) -> None:
+    """Full offline verification of a bundle against bare SHA-256 node hashing."""
+    print(f"Verification: a bundle of {count:,} entries, checked offline")
+    signer = keys.ensure_signer(folder / "verify.key", origin="bench.example/ledger")
+    data = synthetic_bundle(count, signer)
+    print(f"  bundle size: {len(data) / 1e6:,.0f} MB")
+    leaves = [hashlib.sha256(b"\x00" + str(n).encode()).digest() for n in range(count)]
+    gc.collect()
+    started = time.perf_counter()
+    merkle.root(leaves)
+    for leaf in leaves:
+        hashlib.sha256(b"\x00" + leaf).digest()
+    floor = count / (time.perf_counter() - started)
+    print(f"  {'baseline: bare hashlib leaf + node hashing':<58} {floor:>12,.0f} entries/s")
+    gc.collect()
+    started = time.perf_counter()
+    verdict = bundle.verify(data, note.verifier_for(signer))
+    measured = count / (time.perf_counter() - started)
+    assert verdict.ok, verdict.problem
+    label = "coherence ledger verify (parse, hash, compare, roots)"
+    print(f"  {label:<58} {measured:>12,.0f} entries/s")
+    print(f"  verify / baseline: {measured / floor:.2f}   target: >= 0.5")
+
+
+def main() -> None:
+    """Run every ledger benchmark."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--entries", type=int, default=1_000_000, help="bundle size to verify")
+    arguments = parser.parse_args()
+    print(f"Python {sys.version.split()[0]}")
+    with tempfile.TemporaryDirectory() as folder:
+        appends(Path(folder))
+        verification(Path(folder), arguments.entries)
+
+
+if __name__ == "__main__":
+    main()
