@@ -71,28 +71,49 @@ def _verify(bundle: dict[str, Any], verifier_key: str) -> Verdict:
         verdict.problem = "checkpoints are out of order, repeated, before the range or mixed"
         return verdict
     verdict.origin, verdict.size = signed[0].origin, sizes[-1]
-    frontier = merkle.Frontier.from_state(first, [_hash(h) for h in bundle["prefix"]])
+    prefix = [_hash(h) for h in bundle["prefix"]]
+    # The signed roots alone decide; the slower per-entry checks only run to name the first
+    # bad entry once something failed.
+    checked = _walk(Verdict(False, verdict.origin, first, verdict.size), bundle, signed, prefix)
+    if checked.ok:
+        return checked
+    return _walk(verdict, bundle, signed, prefix, diagnose=True)
+
+
+def _walk(
+    verdict: Verdict,
+    bundle: dict[str, Any],
+    signed: list[note.Checkpoint],
+    prefix: list[bytes],
+    *,
+    diagnose: bool = False,
+) -> Verdict:
+    first = verdict.first
+    frontier = merkle.Frontier.from_state(first, prefix)
     entries = bundle["entries"]
     pending = iter(signed)
     target = next(pending)
     checked_from = first
+    leaf_hash, decode = merkle.leaf_hash, base64.b64decode
     for position, item in enumerate(entries):
         expected = first + position
-        if int(item["seq"]) != expected:
+        if item["seq"] != expected:
             return _bad(
                 verdict,
                 expected,
                 f"entry {expected} is missing or out of order "
                 f"(found {item['seq']} in its place): rows deleted or reordered",
             )
-        raw = base64.b64decode(item["entry"], validate=True)
-        if orjson.loads(raw).get("seq") != expected:
-            return _bad(verdict, expected, f"entry {expected} carries another sequence number")
-        leaf = merkle.leaf_hash(raw)
-        if "leaf" in item and _hash(item["leaf"]) != leaf:
-            return _bad(verdict, expected, f"entry {expected} was changed after it was recorded")
+        raw = decode(item["entry"], validate=True)
+        leaf = leaf_hash(raw)
+        if diagnose:
+            if orjson.loads(raw).get("seq") != expected:
+                return _bad(verdict, expected, f"entry {expected} carries another sequence number")
+            if "leaf" in item and _hash(item["leaf"]) != leaf:
+                return _bad(
+                    verdict, expected, f"entry {expected} was changed after it was recorded"
+                )
         frontier.append(leaf)
-        verdict.entries_checked += 1
         if frontier.size == target.size:
             if frontier.root() != target.root:
                 return _bad(
@@ -107,6 +128,7 @@ def _verify(bundle: dict[str, Any], verifier_key: str) -> Verdict:
             if following is None:
                 break
             target = following
+    verdict.entries_checked = frontier.size - first
     if frontier.size < verdict.size:
         return _bad(
             verdict,
