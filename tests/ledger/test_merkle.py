@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from coherence.ledger import merkle
 from coherence.ledger.merkle import (
     EMPTY_ROOT,
     Frontier,
@@ -433,3 +434,13 @@ def test_consistency_property(new: int, data: st.DataObject) -> None:
     for wrong_new in {2 * new, new // 2, other_new} - {new}:
         if wrong_new >= old and len(_consistency(old, wrong_new)) != len(proof):
             assert not verify_consistency(old, wrong_new, old_root, new_root, proof)
+
+
+@given(st.integers(min_value=0, max_value=300))
+def test_push_is_append_without_the_nodes(size: int) -> None:
+    leaves = [merkle.leaf_hash(str(n).encode()) for n in range(size)]
+    pushed, appended = merkle.Frontier(), merkle.Frontier()
+    for leaf in leaves:
+        pushed.push(leaf)
+        appended.append(leaf)
+    assert (pushed.size, pushed.hashes, pushed.root()) == (size, appended.hashes, appended.root())

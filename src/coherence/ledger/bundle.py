@@ -113,7 +113,7 @@ def _walk(
                 return _bad(
                     verdict, expected, f"entry {expected} was changed after it was recorded"
                 )
-        frontier.append(leaf)
+        frontier.push(leaf)
         if frontier.size == target.size:
             if frontier.root() != target.root:
                 return _bad(
