@@ -23,6 +23,7 @@ from coherence.detection.cli import app as telemetry_app
 from coherence.detection.simulation import parse_fault
 from coherence.documents import load_yaml_file
 from coherence.errors import NotFound, ValidationFailed
+from coherence.evidence.cli import app as evidence_app
 from coherence.incidents.cli import app as incident_app
 from coherence.incidents.cli import tasks_app
 from coherence.ledger import keys, note
@@ -50,6 +51,7 @@ app.add_typer(ledger_app, name="ledger")
 app.add_typer(telemetry_app, name="telemetry")
 app.add_typer(worker_app, name="worker")
 app.add_typer(statement_app, name="statement")
+app.add_typer(evidence_app, name="evidence")
 
 TOKEN_PATTERN = re.compile(r"coh_[A-Za-z0-9_\-]+")
 

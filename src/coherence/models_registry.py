@@ -9,6 +9,7 @@ CAPABILITIES_WITH_TABLES = (
     "catalog",
     "comms",
     "detection",
+    "evidence",
     "incidents",
     "ledger",
     "playbooks",

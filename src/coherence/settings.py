@@ -90,6 +90,14 @@ class Settings(BaseSettings):
         description="The log's name in its checkpoints when the key is made, e.g. "
         "ledger.lab.example.org; empty means a random coherence-ledger-<id>.",
     )
+    evidence_dir: Path | None = Field(
+        None,
+        description="Where evidence content is stored, by SHA-256; empty means evidence/ "
+        "inside data_dir.",
+    )
+    max_evidence_bytes: int = Field(
+        100_000_000, ge=1024, description="Largest single evidence item accepted, in bytes."
+    )
     worker_interval_seconds: float = Field(
         1.0, gt=0, le=60, description="How often the embedded timer and outbox workers poll."
     )
@@ -113,6 +121,11 @@ class Settings(BaseSettings):
     def resolved_ledger_key_file(self) -> Path:
         """Where the ledger's signing key lives."""
         return self.ledger_key_file or self.data_dir / "ledger-signer.key"
+
+    @property
+    def resolved_evidence_dir(self) -> Path:
+        """Where evidence content is stored."""
+        return self.evidence_dir or self.data_dir / "evidence"
 
     @property
     def resolved_database_url(self) -> str:

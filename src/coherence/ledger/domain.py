@@ -27,6 +27,12 @@ class EntryType(StrEnum):
     SIGNAL_CLEARED = "signal:cleared"
     SIGNAL_FLAPPING = "signal:flapping"
     EVIDENCE_CAPTURED = "evidence:captured"
+    EVIDENCE_COLLECTED = "evidence:collected"
+    EVIDENCE_TRANSFERRED = "evidence:transferred"
+    EVIDENCE_ACCESSED = "evidence:accessed"
+    EVIDENCE_SEALED = "evidence:sealed"
+    EVIDENCE_RELEASED = "evidence:released"
+    EVIDENCE_DESTROYED = "evidence:destroyed"
     DECISION_RECORDED = "decision:recorded"
     ROLE_ASSIGNED = "role:assigned"
     TASK_COMPLETED = "task:completed"
@@ -60,6 +66,12 @@ ENTRY_TYPE_DESCRIPTIONS: dict[EntryType, str] = {
     EntryType.SIGNAL_CLEARED: "A signal's condition returned to normal.",
     EntryType.SIGNAL_FLAPPING: "A signal changed too often; further changes are held back.",
     EntryType.EVIDENCE_CAPTURED: "Telemetry before an incident was kept, with its SHA-256.",
+    EntryType.EVIDENCE_COLLECTED: "An evidence item entered the register: hash, size, labels, who.",
+    EntryType.EVIDENCE_TRANSFERRED: "Custody of an evidence item passed to another person.",
+    EntryType.EVIDENCE_ACCESSED: "Someone read an evidence item's content.",
+    EntryType.EVIDENCE_SEALED: "An evidence item was sealed: no access until released.",
+    EntryType.EVIDENCE_RELEASED: "A sealed evidence item was released, and why.",
+    EntryType.EVIDENCE_DESTROYED: "An evidence item's content was destroyed; its record stays.",
     EntryType.DECISION_RECORDED: "A decision, its rationale and who took it.",
     EntryType.ROLE_ASSIGNED: "An ICS role on the incident changed hands.",
     EntryType.TASK_COMPLETED: "A task was marked done, or skipped with a reason.",

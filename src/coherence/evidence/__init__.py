@@ -1,0 +1,1 @@
+"""Evidence: content-addressed items with a chain of custody in the ledger."""

@@ -1,0 +1,71 @@
+"""Evidence rules without I/O: labels, categories and the custody lifecycle."""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+
+from coherence.errors import Conflict
+
+SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
+
+
+class Tlp(StrEnum):
+    """FIRST Traffic Light Protocol 2.0 labels, least to most restricted."""
+
+    CLEAR = "CLEAR"
+    GREEN = "GREEN"
+    AMBER = "AMBER"
+    AMBER_STRICT = "AMBER+STRICT"
+    RED = "RED"
+
+
+class DataCategory(StrEnum):
+    """What kind of data an item holds; retention and redaction follow it."""
+
+    OPERATIONAL = "operational"
+    PERSONAL = "personal"
+    PROPRIETARY = "proprietary"
+    CALIBRATION = "calibration"
+    EXPORT_CONTROLLED = "export_controlled"
+
+
+class CustodyAction(StrEnum):
+    """What happened to an item; each is a ledger entry."""
+
+    COLLECTED = "collected"
+    TRANSFERRED = "transferred"
+    ACCESSED = "accessed"
+    SEALED = "sealed"
+    RELEASED = "released"
+    DESTROYED = "destroyed"
+
+
+class ItemState(StrEnum):
+    """Where an item stands."""
+
+    HELD = "held"
+    SEALED = "sealed"
+    DESTROYED = "destroyed"
+
+
+# What each action needs the item to be in, and what it leaves it in.
+_ALLOWED: dict[CustodyAction, tuple[frozenset[ItemState], ItemState | None]] = {
+    CustodyAction.TRANSFERRED: (frozenset({ItemState.HELD, ItemState.SEALED}), None),
+    CustodyAction.ACCESSED: (frozenset({ItemState.HELD}), None),
+    CustodyAction.SEALED: (frozenset({ItemState.HELD}), ItemState.SEALED),
+    CustodyAction.RELEASED: (frozenset({ItemState.SEALED}), ItemState.HELD),
+    CustodyAction.DESTROYED: (frozenset({ItemState.HELD, ItemState.SEALED}), ItemState.DESTROYED),
+}
+
+
+def next_state(state: ItemState, action: CustodyAction) -> ItemState:
+    """Return the state ``action`` leaves an item in, or raise Conflict if it may not happen."""
+    allowed, after = _ALLOWED[action]
+    if state not in allowed:
+        hint = {
+            ItemState.SEALED: "it is sealed; release it first",
+            ItemState.DESTROYED: "it was destroyed; only its record remains",
+        }.get(state, f"it is {state.value}")
+        raise Conflict(f"cannot mark evidence {action.value}: {hint}", field="action")
+    return after or state
