@@ -23,6 +23,9 @@ from coherence.detection.api import router as detection_router
 from coherence.detection.mqtt import MqttStats, run_mqtt_intake
 from coherence.detection.pipeline import Pipeline
 from coherence.detection.simulation import SimulationRunner
+from coherence.evidence.api import EVIDENCE_UPLOAD_PATH
+from coherence.evidence.api import router as evidence_router
+from coherence.evidence.store import LocalStore
 from coherence.http import BodySizeLimit, install_error_handlers
 from coherence.incidents.api import router as incidents_router
 from coherence.ledger import keys, note
@@ -118,6 +121,7 @@ def create_app(
     app.state.session_factory = session_factory
     app.state.clock = clock
     app.state.workers = workers
+    app.state.evidence_store = LocalStore(settings.resolved_evidence_dir)
     app.state.ledger_verifier = note.verifier_for(signer)
     app.state.pipeline = pipeline
     app.state.mqtt_stats = mqtt_stats
@@ -131,6 +135,7 @@ def create_app(
         ledger_router,
         detection_router,
         comms_router,
+        evidence_router,
     ):
         app.include_router(router)
     mount_api_docs(app)
@@ -141,5 +146,9 @@ def create_app(
         """Answer ok while the process serves requests."""
         return {"status": "ok"}
 
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_request_bytes,
+        larger={EVIDENCE_UPLOAD_PATH: settings.max_evidence_bytes},
+    )
     return app

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
@@ -113,19 +113,26 @@ def _problem(error: Any) -> dict[str, str]:
 
 
 class BodySizeLimit:
-    """Refuse request bodies over a byte limit with 413, whether or not they declare a length."""
+    """Refuse request bodies over a byte limit with 413, whether or not they declare a length.
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    ``larger`` gives chosen paths (an exact path, e.g. evidence uploads) their own limit.
+    """
+
+    def __init__(
+        self, app: ASGIApp, *, max_bytes: int, larger: Mapping[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.larger = dict(larger or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.larger.get(scope.get("path", ""), self.max_bytes)
         declared = dict(scope.get("headers", [])).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await self._refuse(send)
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            await self._refuse(send, limit)
             return
         received = 0
 
@@ -134,20 +141,20 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise _BodyTooLarge(self.max_bytes)
+                if received > limit:
+                    raise _BodyTooLarge(limit)
             return message
 
         try:
             await self.app(scope, limited_receive, send)
         except _BodyTooLarge:
-            await self._refuse(send)
+            await self._refuse(send, limit)
 
-    async def _refuse(self, send: Send) -> None:
+    async def _refuse(self, send: Send, limit: int) -> None:
         response = JSONResponse(
             {
                 "code": "payload_too_large",
-                "message": f"the request body is over the {self.max_bytes}-byte limit",
+                "message": f"the request body is over the {limit}-byte limit",
                 "field": "body",
             },
             status_code=413,
