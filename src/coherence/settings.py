@@ -69,7 +69,10 @@ class Settings(BaseSettings):
         "empty means http://<host>:<port>.",
     )
     dispatch_concurrency: int = Field(
-        8, ge=1, le=256, description="How many messages one dispatcher sends at once."
+        4, ge=1, le=256, description="How many messages one dispatcher sends at once."
+    )
+    dispatch_batch: int = Field(
+        100, ge=1, le=10_000, description="How many messages one dispatcher pass claims."
     )
     dispatch_lease_seconds: float = Field(
         30.0,

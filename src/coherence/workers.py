@@ -77,6 +77,9 @@ class EmbeddedWorkers:
             except Exception:
                 # A worker must outlive a bad row or a dropped connection; the next tick retries.
                 log.exception("background worker tick failed")
+            else:
+                if self.dispatcher.busy:
+                    continue  # A full batch means more is waiting: no pause before the next.
             self._stop.wait(self._interval)
 
     def start(self) -> None:

@@ -26,6 +26,7 @@ from coherence.db import session_scope
 from tests.conftest import POSTGRES_URL
 
 BURST = 120
+PASS = 20
 
 
 class Receiver(BaseHTTPRequestHandler):
@@ -111,6 +112,7 @@ def test_a_dispatcher_killed_mid_burst_loses_nothing(
         "COHERENCE_DATABASE_URL": database_url(engine),
         "COHERENCE_CHANNELS_FILE": str(channels),
         "COHERENCE_DISPATCH_LEASE_SECONDS": "2",
+        "COHERENCE_DISPATCH_BATCH": str(PASS),
         "COHERENCE_WORKER_INTERVAL_SECONDS": "0.1",
     }
     worker = start_worker(environment)
@@ -126,9 +128,9 @@ def test_a_dispatcher_killed_mid_burst_loses_nothing(
         worker.kill()
         worker.wait(timeout=10)
     assert set(Receiver.received) == keys
-    # Only what the killed dispatcher had sent but not yet recorded may arrive twice.
+    # Only what the killed dispatcher sent in its last pass, not yet recorded, may come twice.
     duplicates = sum(count - 1 for count in Receiver.received.values())
-    assert duplicates <= 8
+    assert duplicates <= PASS
 
 
 def statuses(factory: sessionmaker[Session]) -> Counter[str]:

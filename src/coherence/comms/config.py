@@ -215,6 +215,7 @@ def make_dispatcher(
         channels=channels or {},
         fallback=ConsoleChannel() if channels is None else None,
         concurrency=settings.dispatch_concurrency,
+        batch=settings.dispatch_batch,
         lease_seconds=settings.dispatch_lease_seconds,
         ack_link=ack_link,
     )

@@ -25,13 +25,12 @@ from coherence.comms.channels import Channel, OutgoingMessage
 from coherence.comms.domain import (
     ChannelHealth,
     DeliveryFailed,
-    NextStep,
     Outcome,
     Status,
     after_failure,
 )
 from coherence.comms.models import OutboxMessage
-from coherence.comms.service import AttemptRecord, Claimed
+from coherence.comms.service import AttemptRecord, Claimed, Delivery
 from coherence.db import session_scope
 
 # A channel's timeout bounds each step (connect, TLS, write, read), so one attempt can take
@@ -74,9 +73,15 @@ class Dispatcher:
         self._batch = batch
         self._pool = ThreadPoolExecutor(concurrency, thread_name_prefix="coherence-send")
         self._ack_link = ack_link
+        # Whether the last pass claimed a full batch: more is probably waiting.
+        self.busy = False
 
     def run_once(self) -> int:
-        """Deliver what is due now; return how many messages were handed over."""
+        """Deliver what is due now; return how many messages were handed over.
+
+        Sends run in parallel; their outcomes are recorded together in one transaction at the
+        end of the pass, so a busy pass costs one commit, not one per message.
+        """
         self._expire_receipts()
         with session_scope(self._factory) as session:
             claimed = service.claim(
@@ -86,20 +91,28 @@ class Dispatcher:
                 lease_seconds=self._lease,
                 limit=self._batch,
             )
-        if len(claimed) <= 1:
-            return sum(self._deliver(message) for message in claimed)
-        return sum(self._pool.map(self._deliver, claimed))
+        self.busy = len(claimed) >= self._batch
+        if not claimed:
+            return 0
+        if len(claimed) == 1:
+            results = [self._deliver(claimed[0])]
+        else:
+            results = list(self._pool.map(self._deliver, claimed))
+        with session_scope(self._factory) as session:
+            return service.record_pass(
+                session, clock=self._clock, dispatcher=self.name, results=results
+            )
 
     def close(self) -> None:
         """Stop the sending threads."""
         self._pool.shutdown(wait=True)
 
-    def _deliver(self, message: Claimed) -> bool:
-        index, lease_until = (
-            message.contact_index,
-            self._clock.now() + timedelta(seconds=self._lease),
-        )
+    def _deliver(self, message: Claimed) -> Delivery:
+        """Try the message's contact points in turn until one takes it or the round ends."""
+        index = message.contact_index
+        lease_until = self._clock.now() + timedelta(seconds=self._lease)
         ack_url = self._ack_link(message) if self._ack_link else None
+        attempts: list[AttemptRecord] = []
         while True:
             name, address = message.contacts[index]
             channel = self._channels.get(name) or self._fallback
@@ -107,24 +120,22 @@ class Dispatcher:
             if channel is not None:
                 held = self._hold(message, channel, lease_until)
                 if held is None:
-                    return False
+                    return Delivery(message.id, attempts, None, lost=True)
                 lease_until = held
             attempt = self._attempt(channel, name, address, message, ack_url, started)
+            attempts.append(attempt)
             if attempt.outcome in (Outcome.SENT, Outcome.ACCEPTED):
                 receipt = channel.receipt_seconds if channel is not None else None
                 due = started + timedelta(seconds=receipt) if receipt else None
-                return self._record(message.id, attempt, None, receipt_due_at=due) is not None
+                return Delivery(message.id, attempts, None, receipt_due_at=due)
             step = after_failure(
                 contact_index=index,
                 contacts=len(message.contacts),
                 rounds=message.rounds,
                 now=self._clock.now(),
             )
-            failing_over = step.status is Status.PENDING and step.rounds == message.rounds
-            if self._record(message.id, attempt, step, keep_claim=failing_over) is None:
-                return False
-            if not failing_over:
-                return False
+            if step.status is not Status.PENDING or step.rounds != message.rounds:
+                return Delivery(message.id, attempts, step)
             index = step.contact_index
 
     def _attempt(
@@ -174,27 +185,6 @@ class Dispatcher:
                 session, message_id=message.id, dispatcher=self.name, until=until
             )
         return until if held else None
-
-    def _record(
-        self,
-        message_id: int,
-        attempt: AttemptRecord,
-        step: NextStep | None,
-        *,
-        keep_claim: bool = False,
-        receipt_due_at: datetime | None = None,
-    ) -> OutboxMessage | None:
-        with session_scope(self._factory) as session:
-            return service.record_attempt(
-                session,
-                clock=self._clock,
-                message_id=message_id,
-                dispatcher=self.name,
-                attempt=attempt,
-                next_step=step,
-                keep_claim=keep_claim,
-                receipt_due_at=receipt_due_at,
-            )
 
     def _expire_receipts(self) -> None:
         """Fail over messages whose delivery receipt did not come in time."""

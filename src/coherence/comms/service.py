@@ -162,6 +162,46 @@ class AttemptRecord:
     latency: float
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """What one pass did with one message: its attempts and where it goes next.
+
+    ``next_step`` None with ``lost`` False means the last attempt delivered it; ``lost`` means
+    another dispatcher took the message over mid-pass.
+    """
+
+    message_id: int
+    attempts: list[AttemptRecord]
+    next_step: NextStep | None
+    receipt_due_at: datetime | None = None
+    lost: bool = False
+
+
+def record_pass(
+    session: Session, *, clock: Clock, dispatcher: str, results: Sequence[Delivery]
+) -> int:
+    """Record a pass's attempts and outcomes in the caller's transaction; return deliveries."""
+    delivered = 0
+    for result in sorted(results, key=lambda r: r.message_id):
+        message = session.get(OutboxMessage, result.message_id, with_for_update=True)
+        if message is None:
+            continue
+        for attempt in result.attempts:
+            _log_attempt(session, message, attempt, dispatcher)
+            if attempt.outcome not in (Outcome.SENT, Outcome.ACCEPTED):
+                message.last_error = f"{attempt.channel}: {attempt.detail}"[:2000]
+        if result.lost or not result.attempts:
+            continue
+        if message.claimed_by != dispatcher or message.status != Status.SENDING.value:
+            continue
+        if result.next_step is None:
+            _delivered(session, clock, message, result.attempts[-1], result.receipt_due_at)
+            delivered += 1
+        else:
+            _move_on(session, clock, message, result.attempts[-1], result.next_step)
+    return delivered
+
+
 def record_attempt(
     session: Session,
     *,
@@ -170,12 +210,10 @@ def record_attempt(
     dispatcher: str,
     attempt: AttemptRecord,
     next_step: NextStep | None,
-    keep_claim: bool = False,
     receipt_due_at: datetime | None = None,
 ) -> OutboxMessage | None:
-    """Store an attempt and move the message on; ``next_step`` None means it was delivered.
+    """Store one attempt and move the message on; ``next_step`` None means it was delivered.
 
-    ``keep_claim`` keeps the lease for an immediate failover to the next contact point.
     Returns None (and changes nothing but the attempt log) when this dispatcher's lease was
     taken over meanwhile: the new holder decides what happens to the message.
     """
@@ -188,11 +226,7 @@ def record_attempt(
     if next_step is None:
         _delivered(session, clock, message, attempt, receipt_due_at)
         return message
-    held_until = message.claimed_until
     _move_on(session, clock, message, attempt, next_step)
-    if keep_claim and next_step.status is Status.PENDING:
-        message.status, message.claimed_by = Status.SENDING.value, dispatcher
-        message.claimed_until = held_until
     return message
 
 
