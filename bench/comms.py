@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import inspect
 import shutil
 import socket
 import subprocess
@@ -121,7 +120,7 @@ class Tuning:
 SHIPPED = Tuning(
     1,
     Settings.model_fields["dispatch_concurrency"].default,
-    inspect.signature(Dispatcher).parameters["batch"].default,
+    Settings.model_fields["dispatch_batch"].default,
     Settings.model_fields["worker_interval_seconds"].default,
 )
 

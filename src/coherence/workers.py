@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from coherence.clock import Clock
 from coherence.comms import cadence
+from coherence.comms import service as comms_service
 from coherence.comms.dispatcher import Dispatcher
 from coherence.db import session_scope
 from coherence.detection.pipeline import Pipeline
@@ -80,7 +81,9 @@ class EmbeddedWorkers:
             else:
                 if self.dispatcher.busy:
                     continue  # A full batch means more is waiting: no pause before the next.
-            self._stop.wait(self._interval)
+            # Wake early when this process queues a message; otherwise poll every interval.
+            comms_service.OUTBOX_READY.wait(self._interval)
+            comms_service.OUTBOX_READY.clear()
 
     def start(self) -> None:
         """Start the worker thread."""
@@ -92,6 +95,7 @@ class EmbeddedWorkers:
     def stop(self) -> None:
         """Ask the worker thread to finish and wait for it."""
         self._stop.set()
+        comms_service.OUTBOX_READY.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
         self.dispatcher.close()

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import event, or_, select, update
 from sqlalchemy.orm import Session
 
 from coherence.catalog.domain import ContactChannel
@@ -20,6 +21,16 @@ from coherence.ledger import service as ledger_service
 from coherence.ledger.domain import EntryType
 
 NO_CONTACT = {"channel": ContactChannel.CONSOLE.value, "address": "(no contact point on file)"}
+
+# Set when a transaction that queued messages commits, so a dispatcher in the same process
+# sends them at once instead of at its next poll; other processes still poll.
+OUTBOX_READY = threading.Event()
+
+
+@event.listens_for(Session, "after_commit")
+def _wake_dispatchers(session: Session) -> None:
+    if session.info.pop("outbox_ready", False):
+        OUTBOX_READY.set()
 
 
 def enqueue(
@@ -54,6 +65,7 @@ def enqueue(
     )
     session.add(message)
     session.flush()
+    session.info["outbox_ready"] = True
     ledger_service.append(
         session,
         clock=clock,
