@@ -499,7 +499,7 @@ def report(
         latency[am] = show(am, alertmanager_window(folder, sink, common, window))
         print("  (Alertmanager can deliver before its 200 reaches the sender: latencies near 0)")
     show("SQLite, shipped defaults", coherence_window(dbs[0], sink, common, window, SHIPPED))
-    print(f"  (shipped: {SHIPPED}, as `coherence worker run`)")
+    print(f"  (shipped: {SHIPPED}; queued in the same process, as `coherence serve` runs it)")
     heading(f"Failover at {common:,} /s: 1st contact refuses connections, 2nd is live")
     failover = {}
     with socket.socket() as closed:  # bound, never listening: connections are refused
