@@ -189,15 +189,13 @@ def test_a_dead_dispatchers_lease_runs_out_and_another_delivers(
     assert email.sent[0].key == claimed.key
     late = service.AttemptRecord("email", "sam@email", Outcome.SENT, "", clock.now(), 0.1)
     with session_scope(factory) as session:
-        stale = service.record_attempt(
+        delivered = service.record_pass(
             session,
             clock=clock,
-            message_id=message_id,
             dispatcher="dead",
-            attempt=late,
-            next_step=None,
+            results=[service.Delivery(message_id, [late], None)],
         )
-    assert stale is None, "the dead dispatcher's late word changes nothing"
+    assert delivered == 0, "the dead dispatcher's late word changes nothing"
     message, outcomes = state(factory, message_id)
     assert message.status == Status.SENT
     assert outcomes == ["sent", "sent"]

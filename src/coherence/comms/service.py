@@ -214,34 +214,6 @@ def record_pass(
     return delivered
 
 
-def record_attempt(
-    session: Session,
-    *,
-    clock: Clock,
-    message_id: int,
-    dispatcher: str,
-    attempt: AttemptRecord,
-    next_step: NextStep | None,
-    receipt_due_at: datetime | None = None,
-) -> OutboxMessage | None:
-    """Store one attempt and move the message on; ``next_step`` None means it was delivered.
-
-    Returns None (and changes nothing but the attempt log) when this dispatcher's lease was
-    taken over meanwhile: the new holder decides what happens to the message.
-    """
-    message = session.get(OutboxMessage, message_id, with_for_update=True)
-    if message is None:
-        return None
-    _log_attempt(session, message, attempt, dispatcher)
-    if message.claimed_by != dispatcher or message.status != Status.SENDING.value:
-        return None
-    if next_step is None:
-        _delivered(session, clock, message, attempt, receipt_due_at)
-        return message
-    _move_on(session, clock, message, attempt, next_step)
-    return message
-
-
 def receipt_overdue(session: Session, *, clock: Clock, message_id: int) -> OutboxMessage | None:
     """Fail a hand-over whose delivery receipt did not arrive in time over to the next contact."""
     message = session.get(OutboxMessage, message_id, with_for_update=True)
