@@ -44,7 +44,7 @@ def sign(factory: sessionmaker[Session], clock: ManualClock, signer: str) -> Non
 
 def export(factory: sessionmaker[Session], first: int = 0) -> bytes:
     with session_scope(factory) as session:
-        return orjson.dumps(service.export_bundle(session, first=first))
+        return service.export_bundle(session, first=first)
 
 
 def verifier(signer: str) -> str:
@@ -186,16 +186,29 @@ def test_a_forged_checkpoint_in_the_database_is_caught(
     [
         b"",
         b"[]",
-        b'{"format": "other"}',
         b'{"format": "coherence-ledger-bundle/1"}',
-        b'{"format": "coherence-ledger-bundle/1", "first": 0, "prefix": [], "entries": [], '
-        b'"checkpoints": []}',
+        bundle.MAGIC,
+        bundle.MAGIC + b"[]\n",
+        bundle.MAGIC + b'{"first": 0, "prefix": [], "checkpoints": []}\n',
+        bundle.MAGIC + b'{"first": "x"}\n',
     ],
 )
 def test_junk_is_a_verdict_not_a_crash(data: bytes, signer: str) -> None:
     verdict = bundle.verify(data, verifier(signer))
     assert not verdict.ok
     assert verdict.problem
+
+
+def test_a_cut_short_bundle_is_a_verdict_not_a_crash(
+    factory: sessionmaker[Session], clock: ManualClock, signer: str
+) -> None:
+    append(factory, clock, 5)
+    sign(factory, clock, signer)
+    whole = export(factory)
+    for cut in (len(whole) - 1, len(whole) - 40, len(whole) // 2):
+        verdict = bundle.verify(whole[:cut], verifier(signer))
+        assert not verdict.ok
+        assert verdict.problem
 
 
 def test_the_key_file_is_owner_only_and_a_readable_one_is_refused(tmp_path: Path) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import orjson
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel, Field
@@ -138,5 +137,5 @@ def export_bundle(
 ) -> Response:
     """Entries from ``first`` to the latest checkpoint with every checkpoint in between; check it
     offline with `coherence ledger verify`."""
-    body = orjson.dumps(service.export_bundle(session, first=first))
-    return Response(body, media_type="application/json")
+    body = service.export_bundle(session, first=first)
+    return Response(body, media_type="application/octet-stream")

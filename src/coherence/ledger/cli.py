@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import orjson
 import typer
 
 from coherence import console
@@ -115,7 +114,7 @@ def export(
 ) -> None:
     """Write entries from --from to the latest checkpoint, with its checkpoints, as a bundle."""
     with console.session() as session:
-        data = orjson.dumps(service.export_bundle(session, first=first))
+        data = service.export_bundle(session, first=first)
     out.write_bytes(data)
     console.out.print(f"wrote {out} ({len(data):,} bytes)")
 
@@ -142,8 +141,6 @@ def verify(
             f"{verdict.checkpoints_checked} checkpoints of {verdict.origin} verify "
             f"(size {verdict.size})"
         )
-        for line in verdict.notes:
-            console.out.print(f"note: {line}")
     else:
         where = (
             f" (first bad entry: {verdict.first_bad_seq})"

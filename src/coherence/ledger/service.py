@@ -91,33 +91,23 @@ def list_entries(
     return session.scalars(query.order_by(LedgerEntry.seq).limit(limit)).all()
 
 
-def export_bundle(session: Session, *, first: int = 0) -> dict[str, Any]:
+def export_bundle(session: Session, *, first: int = 0) -> bytes:
     """Entries from ``first`` up to the latest checkpoint, with every checkpoint in between."""
     last = checkpoints.latest_or_raise(session)
     if not 0 <= first < last.size:
         raise ValidationFailed(
             f"first must be from 0 to {last.size - 1}, the last signed entry", field="first"
         )
-    entries = []
-    for entry in session.scalars(
+    rows = session.scalars(
         select(LedgerEntry)
         .where(LedgerEntry.seq >= first, LedgerEntry.seq < last.size)
         .order_by(LedgerEntry.seq)
         .execution_options(yield_per=5000)
-    ):
-        item = {"seq": entry.seq, "entry": _b64(bytes_of(entry))}
-        if entry.leaf_hash is not None:
-            item["leaf"] = _b64(entry.leaf_hash)
-        entries.append(item)
-    return {
-        "format": bundle.FORMAT,
+    )
+    header = {
         "origin": note.parse_checkpoint(last.note.split("\n\n", 1)[0] + "\n").origin,
         "first": first,
-        "prefix": [_b64(h) for h in tree.frontier_at(session, first)],
-        "entries": entries,
+        "prefix": [base64.b64encode(h).decode() for h in tree.frontier_at(session, first)],
         "checkpoints": [c.note for c in checkpoints.between(session, first + 1, last.size)],
     }
-
-
-def _b64(value: bytes) -> str:
-    return base64.b64encode(value).decode()
+    return bundle.encode(header, ((bytes_of(row), row.leaf_hash) for row in rows))
