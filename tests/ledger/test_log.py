@@ -247,3 +247,27 @@ def test_upgrading_a_ledger_builds_its_tree(tmp_path: Path, clock: ManualClock) 
     with session_scope(factory) as session:
         assert tree.current_root(session)[0] == 4
     engine.dispose()
+
+
+def test_a_busy_worker_signs_at_most_one_checkpoint_a_second(
+    factory: sessionmaker[Session], clock: ManualClock, signer: str
+) -> None:
+    append(factory, clock, 1)
+    sign(factory, clock, signer)
+    with session_scope(factory) as session:
+        service.append(
+            session,
+            clock=clock,
+            entry_type=EntryType.INCIDENT_NOTE_ADDED,
+            actor="a",
+            subject="incident:1",
+            payload={},
+        )
+    clock.advance(timedelta(milliseconds=400))
+    with session_scope(factory) as session:
+        assert checkpoints.sign_latest(session, clock=clock, signer_key=signer) is None
+    clock.advance(timedelta(milliseconds=700))
+    with session_scope(factory) as session:
+        signed = checkpoints.sign_latest(session, clock=clock, signer_key=signer)
+        assert signed is not None
+        assert signed.size == 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -12,9 +13,15 @@ from coherence.errors import NotFound
 from coherence.ledger import note, tree
 from coherence.ledger.models import LedgerCheckpoint, LedgerHead
 
+# A busy worker passes many times a second; one checkpoint a second is what verifiers need.
+MIN_INTERVAL = timedelta(seconds=1)
+
 
 def sign_latest(session: Session, *, clock: Clock, signer_key: str) -> LedgerCheckpoint | None:
-    """Sign a checkpoint for the current size if the last one is older; None if up to date.
+    """Sign a checkpoint for the current size if the last is older and at least a second old.
+
+    Returns None when there is nothing new to sign, or the last checkpoint is under a second
+    old.
 
     The head row is locked while signing, so the size and root come from one moment of the
     tree and no append can slip between; checkpoints only ever grow, each consistent with the
@@ -26,7 +33,7 @@ def sign_latest(session: Session, *, clock: Clock, signer_key: str) -> LedgerChe
     if head is None or head.size == 0:
         return None
     last = latest(session)
-    if last is not None and last.size >= head.size:
+    if last is not None and (last.size >= head.size or clock.now() - last.signed_at < MIN_INTERVAL):
         return None
     root = tree.frontier_of(head).root()
     origin = note.verifier_for(signer_key).split("+", 1)[0]
