@@ -312,3 +312,14 @@ def test_statements_are_delivered_to_responders_and_regulators(
     timeline = client.get(f"/api/v1/incidents/{ref}/timeline").json()
     issued = [e["payload"] for e in timeline if e["type"] == "statement:issued"]
     assert all(p["sent_to"] for p in issued)
+
+
+def test_a_statement_with_no_words_is_issued_without_a_score(client: TestClient) -> None:
+    document = {
+        "templates": [{"key": "dots", "audience": "executives", "title": "t", "body": "..."}]
+    }
+    assert client.post("/api/v1/statement-templates", json=document).status_code == 201
+    ref = open_incident(client)
+    issued = client.post(f"/api/v1/incidents/{ref}/statements", json={"template": "dots"})
+    assert issued.status_code == 201, issued.text
+    assert issued.json()["plain_score"] is None

@@ -266,7 +266,7 @@ def issue(
         template_version=template.version,
         title=title[:300],
         body=body,
-        plain_score=plain.check_plain(body).score if audience in LAY_AUDIENCES else None,
+        plain_score=_plain_score(body) if audience in LAY_AUDIENCES else None,
         cap_identifier=f"{cap_sender(incident)}-{reference(incident.id)}-{audience.value}-{count}",
         cap_msg_type="Update" if earlier else "Alert",
         cap_references=[s.cap_identifier for s in earlier],
@@ -386,6 +386,14 @@ def withdraw(
         payload={"statement_id": original.id, "cancel_id": cancel.id, "reason": reason.strip()},
     )
     return cancel
+
+
+def _plain_score(body: str) -> int | None:
+    """The plain-language score, or None for a text with no words to score."""
+    try:
+        return plain.check_plain(body).score
+    except ValidationFailed:
+        return None
 
 
 def cap_sender(incident: Incident) -> str:
