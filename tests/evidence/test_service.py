@@ -10,11 +10,12 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from coherence.access.domain import DataCategory, Tlp
 from coherence.clock import ManualClock
 from coherence.db import session_scope
 from coherence.errors import Conflict, NotFound, ValidationFailed
 from coherence.evidence import service
-from coherence.evidence.domain import CustodyAction, DataCategory, ItemState, Tlp
+from coherence.evidence.domain import CustodyAction, ItemState
 from coherence.evidence.store import LocalStore
 from tests.helpers import counts
 

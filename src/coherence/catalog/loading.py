@@ -91,6 +91,7 @@ class FacilityWriter:
                 organisation_id=self._id("organisations", person.organisation),
                 roles=[role.value for role in person.roles],
                 clearances=list(person.clearances),
+                access_role=person.access.value,
                 contacts=[contact.model_dump(mode="json") for contact in person.contacts],
             )
         self.session.flush()

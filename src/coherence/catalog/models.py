@@ -119,6 +119,12 @@ class Person(Base):
     contacts: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     # What this person may approve beyond their ICS roles, e.g. "legal" for statements.
     clearances: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    # Standing in the tool itself (administrator, responder, observer, auditor, integration).
+    access_role: Mapped[str] = mapped_column(
+        String(24), default="responder", server_default="responder"
+    )
+    # argon2id hash for dashboard sign-in; None means the person signs in with a token only.
+    password_hash: Mapped[str | None] = mapped_column(String(200))
 
     organisation: Mapped[Organisation] = relationship()
 

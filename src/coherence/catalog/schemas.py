@@ -15,6 +15,7 @@ from pydantic import (
     field_validator,
 )
 
+from coherence.access.domain import AccessRole
 from coherence.catalog.domain import (
     AssetKind,
     ContactChannel,
@@ -75,7 +76,17 @@ class PersonSpec(StrictDocument):
     roles: list[IcsRole] = Field(default_factory=list, description="ICS roles they can fill.")
     clearances: list[Key] = Field(
         default_factory=list,
-        description="What they may approve beyond their roles, e.g. legal for public statements.",
+        description=(
+            "What they may do beyond their roles, e.g. legal (approve public statements), "
+            "after_action_review, export_control."
+        ),
+    )
+    access: AccessRole = Field(
+        AccessRole.RESPONDER,
+        description=(
+            "Standing in Coherence: administrator, responder, observer (read-only), "
+            "auditor (read-only, ledger and evidence) or integration (telemetry intake only)."
+        ),
     )
     contacts: list[ContactSpec] = Field(default_factory=list)
 
@@ -191,6 +202,7 @@ class PersonRead(BaseModel):
     organisation: str
     roles: list[IcsRole]
     clearances: list[str] = Field(default_factory=list)
+    access: AccessRole = AccessRole.RESPONDER
     contacts: list[ContactSpec]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from coherence.access.domain import AccessRole
 from coherence.catalog.domain import AssetKind, ContactChannel, Criticality, IcsRole
 from coherence.catalog.models import Asset, OnCallOverride, Person, Site
 from coherence.catalog.schemas import (
@@ -53,6 +54,7 @@ def person_read(person: Person) -> PersonRead:
         organisation=person.organisation.key,
         roles=[IcsRole(r) for r in person.roles],
         clearances=list(person.clearances or []),
+        access=AccessRole(person.access_role),
         contacts=[
             ContactSpec(channel=ContactChannel(c["channel"]), address=c["address"])
             for c in person.contacts

@@ -11,8 +11,9 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from coherence.access.api import CurrentPerson
+from coherence.access.domain import DataCategory, Tlp
 from coherence.evidence import service
-from coherence.evidence.domain import CustodyAction, DataCategory, Tlp
+from coherence.evidence.domain import CustodyAction
 from coherence.evidence.models import EvidenceItem
 from coherence.evidence.store import ContentStore
 from coherence.http import ERROR_RESPONSES, ClockDep, SessionDep

@@ -9,9 +9,10 @@ from typing import Any
 import typer
 
 from coherence import console
+from coherence.access.domain import DataCategory, Tlp
 from coherence.errors import NotFound
 from coherence.evidence import service
-from coherence.evidence.domain import CustodyAction, DataCategory, Tlp
+from coherence.evidence.domain import CustodyAction
 from coherence.evidence.store import LocalStore
 from coherence.ledger import service as ledger_service
 

@@ -10,26 +10,6 @@ from coherence.errors import Conflict
 SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 
 
-class Tlp(StrEnum):
-    """FIRST Traffic Light Protocol 2.0 labels, least to most restricted."""
-
-    CLEAR = "CLEAR"
-    GREEN = "GREEN"
-    AMBER = "AMBER"
-    AMBER_STRICT = "AMBER+STRICT"
-    RED = "RED"
-
-
-class DataCategory(StrEnum):
-    """What kind of data an item holds; retention and redaction follow it."""
-
-    OPERATIONAL = "operational"
-    PERSONAL = "personal"
-    PROPRIETARY = "proprietary"
-    CALIBRATION = "calibration"
-    EXPORT_CONTROLLED = "export_controlled"
-
-
 class CustodyAction(StrEnum):
     """What happened to an item; each is a ledger entry."""
 

@@ -29,3 +29,5 @@ class EvidenceItem(Base):
     custodian: Mapped[str] = mapped_column(String(64))
     state: Mapped[str] = mapped_column(String(16))
     events: Mapped[int] = mapped_column(Integer, default=1)
+    # Set when retention removed the content from the store; the record and hash remain.
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -9,10 +9,11 @@ from typing import BinaryIO
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from coherence.access.domain import DataCategory, Tlp
 from coherence.catalog import service as catalog_service
 from coherence.clock import Clock
 from coherence.errors import NotFound, ValidationFailed
-from coherence.evidence.domain import CustodyAction, DataCategory, ItemState, Tlp, next_state
+from coherence.evidence.domain import CustodyAction, ItemState, next_state
 from coherence.evidence.models import EvidenceItem
 from coherence.evidence.store import ContentStore, rehash
 from coherence.incidents import service as incidents_service

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from coherence.catalog.models import Asset, Person, Site
@@ -40,6 +40,9 @@ class Incident(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # TLP 2.0 label of the incident record; RED limits it to the named recipients.
+    tlp: Mapped[str] = mapped_column(String(16), default="AMBER", server_default="AMBER")
+    tlp_recipients: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
 
     asset: Mapped[Asset] = relationship()
     site: Mapped[Site] = relationship()

@@ -24,6 +24,8 @@ class LedgerEntry(Base):
     payload: Mapped[str] = mapped_column(Text)
     # The RFC 6962 leaf hash of entry_bytes, as recorded when the entry was appended.
     leaf_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    # Set when retention purged the payload; the leaf hash stays so the tree still verifies.
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class LedgerHead(Base):
