@@ -50,6 +50,14 @@ class EntryType(StrEnum):
     STATEMENT_DUE = "statement:due"
     TOKEN_CREATED = "token:created"
     TOKEN_REVOKED = "token:revoked"
+    PASSWORD_SET = "access:password_set"
+    SESSION_STARTED = "access:session_started"
+    SESSION_ENDED = "access:session_ended"
+    BREAK_GLASS_TAKEN = "access:break_glass"
+    BREAK_GLASS_ENDED = "access:break_glass_ended"
+    FIELDS_REDACTED = "access:redacted"
+    INCIDENT_LABELLED = "incident:labelled"
+    RETENTION_PURGED = "retention:purged"
 
 
 ENTRY_TYPE_DESCRIPTIONS: dict[EntryType, str] = {
@@ -89,6 +97,14 @@ ENTRY_TYPE_DESCRIPTIONS: dict[EntryType, str] = {
     EntryType.STATEMENT_DUE: "An audience's next update fell due, or is overdue; who was told.",
     EntryType.TOKEN_CREATED: "An API token was issued to a person.",
     EntryType.TOKEN_REVOKED: "An API token was revoked.",
+    EntryType.PASSWORD_SET: "A person's dashboard password was set or cleared (never the password).",
+    EntryType.SESSION_STARTED: "Someone signed in to the dashboard; payload says how.",
+    EntryType.SESSION_ENDED: "A dashboard session ended: signed out, revoked or its token revoked.",
+    EntryType.BREAK_GLASS_TAKEN: "Someone took time-limited elevated access to an incident, and why.",
+    EntryType.BREAK_GLASS_ENDED: "Break-glass access was given up before it expired.",
+    EntryType.FIELDS_REDACTED: "A read returned fields redacted for a reader not entitled to them.",
+    EntryType.INCIDENT_LABELLED: "The incident's TLP label or its named recipients changed.",
+    EntryType.RETENTION_PURGED: "Retention purged content past its period; leaf hashes were kept.",
 }
 
 
