@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 
 from coherence import __version__
 from coherence.access.api import router as access_router
+from coherence.access.retention_service import RetentionJob
 from coherence.apidocs import mount_api_docs
 from coherence.catalog.api import router as catalog_router
 from coherence.clock import Clock, SystemClock
@@ -66,7 +67,8 @@ def create_app(
     ensure_migrated(engine)
     clock = clock or SystemClock()
     session_factory = make_session_factory(engine)
-    pipeline = Pipeline(session_factory, clock=clock)
+    evidence_store = LocalStore(settings.resolved_evidence_dir)
+    pipeline = Pipeline(session_factory, clock=clock, store=evidence_store)
     signer = keys.ensure_signer(settings.resolved_ledger_key_file, origin=settings.ledger_origin)
     workers = EmbeddedWorkers(
         session_factory,
@@ -75,6 +77,7 @@ def create_app(
         dispatcher=make_dispatcher(settings, session_factory, clock=clock, channels=channels),
         interval=settings.worker_interval_seconds,
         ledger_signer=signer,
+        retention=RetentionJob.from_settings(settings),
     )
 
     mqtt_stats = MqttStats()
@@ -121,7 +124,7 @@ def create_app(
     app.state.session_factory = session_factory
     app.state.clock = clock
     app.state.workers = workers
-    app.state.evidence_store = LocalStore(settings.resolved_evidence_dir)
+    app.state.evidence_store = evidence_store
     app.state.ledger_verifier = note.verifier_for(signer)
     app.state.pipeline = pipeline
     app.state.mqtt_stats = mqtt_stats

@@ -12,7 +12,9 @@ import typer
 
 from coherence import __version__, console
 from coherence.access import service as access_service
+from coherence.access.cli import access_app, password_app, session_app
 from coherence.access.cli import app as token_app
+from coherence.access.retention_cli import app as retention_app
 from coherence.catalog import service as catalog_service
 from coherence.catalog.cli import app as facility_app
 from coherence.catalog.domain import IcsRole
@@ -47,11 +49,15 @@ app.add_typer(playbook_app, name="playbook")
 app.add_typer(incident_app, name="incident")
 app.add_typer(tasks_app, name="task")
 app.add_typer(token_app, name="token")
+app.add_typer(password_app, name="password")
+app.add_typer(session_app, name="session")
+app.add_typer(access_app, name="access")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(telemetry_app, name="telemetry")
 app.add_typer(worker_app, name="worker")
 app.add_typer(statement_app, name="statement")
 app.add_typer(evidence_app, name="evidence")
+app.add_typer(retention_app, name="retention")
 
 TOKEN_PATTERN = re.compile(r"coh_[A-Za-z0-9_\-]+")
 
@@ -255,6 +261,7 @@ def worker_run(
     once: bool = typer.Option(False, "--once", help="Do one pass and exit."),
 ) -> None:
     """Fire due timers and deliver queued messages (for deployments without `serve`)."""
+    from coherence.access.retention_service import RetentionJob
     from coherence.comms.config import make_dispatcher
     from coherence.db import ensure_migrated
     from coherence.workers import EmbeddedWorkers
@@ -271,6 +278,7 @@ def worker_run(
         ledger_signer=keys.ensure_signer(
             settings.resolved_ledger_key_file, origin=settings.ledger_origin
         ),
+        retention=RetentionJob.from_settings(settings),
     )
     if once:
         fired, sent = workers.run_once()
@@ -298,11 +306,16 @@ def worker_detect(
     from coherence.db import ensure_migrated
     from coherence.detection.nats_intake import NatsStats, run_nats_detector
     from coherence.detection.pipeline import Pipeline
+    from coherence.evidence.store import LocalStore
 
     settings = console.load_settings()
     engine = make_engine(settings.resolved_database_url)
     ensure_migrated(engine)
-    pipeline = Pipeline(make_session_factory(engine), clock=console.clock())
+    pipeline = Pipeline(
+        make_session_factory(engine),
+        clock=console.clock(),
+        store=LocalStore(settings.resolved_evidence_dir),
+    )
     url = nats_url or settings.nats_url
     console.err.print(f"detector for {', '.join(site)} on {url}; Ctrl-C to stop")
     try:

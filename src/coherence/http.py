@@ -53,6 +53,7 @@ class ErrorBody(BaseModel):
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorBody, "description": "No valid API token."},
+    403: {"model": ErrorBody, "description": "The access policy refuses this; `message` says why."},
     404: {"model": ErrorBody, "description": "A named thing does not exist."},
     409: {"model": ErrorBody, "description": "Not allowed in the current state."},
     413: {"model": ErrorBody, "description": "The request body is too large."},

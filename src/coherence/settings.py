@@ -41,7 +41,7 @@ class Settings(BaseSettings):
     secret_key: str = Field(
         DEVELOPMENT_SECRET,
         min_length=16,
-        description="Secret used to sign sessions; must be changed outside development.",
+        description="Secret that signs one-click acknowledgement links; change it in production.",
     )
     session_hours: float = Field(
         12, gt=0, le=24 * 7, description="How long a dashboard sign-in lasts, in hours."
@@ -100,6 +100,11 @@ class Settings(BaseSettings):
     )
     max_evidence_bytes: int = Field(
         100_000_000, ge=1024, description="Largest single evidence item accepted, in bytes."
+    )
+    retention_file: Path | None = Field(
+        None,
+        description="YAML file of days to keep each data category (see docs/retention.md); "
+        "unset means the shipped policy.",
     )
     worker_interval_seconds: float = Field(
         1.0, gt=0, le=60, description="How often the embedded timer and outbox workers poll."

@@ -7,6 +7,7 @@ import threading
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from coherence.access.retention_service import RetentionJob
 from coherence.clock import Clock
 from coherence.comms import cadence
 from coherence.comms import service as comms_service
@@ -49,8 +50,10 @@ class EmbeddedWorkers:
         interval: float,
         pipeline: Pipeline | None = None,
         ledger_signer: str | None = None,
+        retention: RetentionJob | None = None,
     ) -> None:
         self._factory = factory
+        self._retention = retention
         self._clock = clock
         self.dispatcher = dispatcher
         self._interval = interval
@@ -60,7 +63,8 @@ class EmbeddedWorkers:
         self._thread: threading.Thread | None = None
 
     def run_once(self) -> tuple[int, int]:
-        """Look for silent sensors, fire due timers, deliver messages, sign a checkpoint."""
+        """Look for silent sensors, fire due timers, deliver messages, sign a checkpoint, and
+        purge what retention says is due (at most hourly)."""
         if self._pipeline is not None:
             self._pipeline.sweep()
         fired = fire_due_timers(self._factory, clock=self._clock)
@@ -68,6 +72,8 @@ class EmbeddedWorkers:
         if self._signer is not None:
             with session_scope(self._factory) as session:
                 checkpoints.sign_latest(session, clock=self._clock, signer_key=self._signer)
+        if self._retention is not None:
+            self._retention.run_if_due(self._factory, clock=self._clock)
         return fired, sent
 
     def run_forever(self) -> None:

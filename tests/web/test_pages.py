@@ -71,8 +71,8 @@ def test_login_link_sets_a_strict_httponly_cookie_and_redirects_home(
     assert response.status_code == 303
     assert response.headers["location"] == "/"
     cookie = response.headers["set-cookie"]
-    assert cookie.startswith(f"{WEB_TOKEN_COOKIE}=v1.")
-    assert token not in cookie, "the cookie carries a signed session, never the API token"
+    assert cookie.startswith(f"{WEB_TOKEN_COOKIE}=")
+    assert token not in cookie, "the cookie carries a session secret, never the API token"
     assert "HttpOnly" in cookie
     assert "SameSite=strict" in cookie
     assert "Path=/" in cookie
@@ -427,10 +427,9 @@ def test_a_session_ends_when_it_expires_or_its_token_is_revoked(
 def test_a_forged_or_tampered_cookie_is_refused(anonymous: TestClient, token: str) -> None:
     anonymous.get(f"/login?token={token}")
     genuine = anonymous.cookies[WEB_TOKEN_COOKIE]
-    version, token_id, expires, signature = genuine.split(".")
     for forged in (
-        f"{version}.{int(token_id) + 1}.{expires}.{signature}",
-        f"{version}.{token_id}.{int(expires) + 3600}.{signature}",
+        genuine[:-1] + ("A" if genuine[-1] != "A" else "B"),
+        genuine + "A",
         "v1.1.99999999999.AAAA",
         token,
         "",

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from coherence.access import sessions
 from coherence.access.models import ApiToken
 from coherence.catalog import service as catalog_service
 from coherence.catalog.models import Person
@@ -74,16 +75,8 @@ def authenticate_token(session: Session, token: str | None) -> ApiToken:
     return row
 
 
-def person_for_token_id(session: Session, token_id: int) -> Person:
-    """Return the owner of a live token by id (for signed sessions), or raise NotAuthenticated."""
-    row = session.get(ApiToken, token_id)
-    if row is None or row.revoked_at is not None:
-        raise NotAuthenticated("the session's token was revoked; sign in again")
-    return row.person
-
-
 def revoke_token(session: Session, *, clock: Clock, token_id: int, actor: str) -> ApiToken:
-    """Revoke a token so it no longer authenticates."""
+    """Revoke a token so it no longer authenticates, ending the dashboard sessions it started."""
     row = session.get(ApiToken, token_id)
     if row is None:
         raise NotFound(f"no token with id {token_id}", field="token_id")
@@ -97,6 +90,7 @@ def revoke_token(session: Session, *, clock: Clock, token_id: int, actor: str) -
             subject=f"token:{row.id}",
             payload={"prefix": row.prefix},
         )
+        sessions.end_token_sessions(session, clock=clock, token_id=row.id, actor=actor)
     return row
 
 

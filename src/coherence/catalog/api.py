@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 
-from coherence.access.api import CurrentPerson
+from coherence.access.api import ManagesFacility, ManagesOnCall, ReadsFacility, withhold_personal
 from coherence.catalog import service, views
 from coherence.catalog.domain import IcsRole
 from coherence.catalog.schemas import (
@@ -27,13 +27,13 @@ router = APIRouter(prefix="/api/v1", tags=["catalog"], responses=ERROR_RESPONSES
 
 
 @router.get("/organisations", response_model=list[OrganisationRead], summary="List organisations")
-def list_organisations(session: SessionDep, _person: CurrentPerson) -> list[OrganisationRead]:
+def list_organisations(session: SessionDep, _caller: ReadsFacility) -> list[OrganisationRead]:
     """Every organisation: operators, research groups, vendors, regulators, partners."""
     return [OrganisationRead.model_validate(o) for o in service.list_organisations(session)]
 
 
 @router.get("/sites", response_model=list[SiteRead], summary="List sites")
-def list_sites(session: SessionDep, _person: CurrentPerson) -> list[SiteRead]:
+def list_sites(session: SessionDep, _caller: ReadsFacility) -> list[SiteRead]:
     """Every site with its escalation policy."""
     return [views.site_read(s) for s in service.list_sites(session)]
 
@@ -41,7 +41,7 @@ def list_sites(session: SessionDep, _person: CurrentPerson) -> list[SiteRead]:
 @router.get("/assets", response_model=list[AssetRead], summary="List assets")
 def list_assets(
     session: SessionDep,
-    _person: CurrentPerson,
+    _caller: ReadsFacility,
     site: str | None = Query(None, max_length=64, description="Only assets at this site."),
 ) -> list[AssetRead]:
     """Assets with their dependency groups (``needs`` of ``assets`` must work)."""
@@ -49,22 +49,25 @@ def list_assets(
 
 
 @router.get("/assets/{key}", response_model=AssetRead, summary="Show one asset")
-def get_asset(key: str, session: SessionDep, _person: CurrentPerson) -> AssetRead:
+def get_asset(key: str, session: SessionDep, _caller: ReadsFacility) -> AssetRead:
     """One asset and what it depends on."""
     return views.asset_read(service.get_asset_or_raise(session, key))
 
 
 @router.get("/people", response_model=list[PersonRead], summary="List people")
-def list_people(session: SessionDep, _person: CurrentPerson) -> list[PersonRead]:
-    """People with the ICS roles they can fill and their contact points."""
-    return [views.person_read(p) for p in service.list_people(session)]
+def list_people(session: SessionDep, caller: ReadsFacility) -> list[PersonRead]:
+    """People with the ICS roles they can fill and their contact points (personal data: an
+    observer sees them redacted)."""
+    people = [views.person_read(p) for p in service.list_people(session)]
+    withhold_personal(caller, "people", [c for person in people for c in person.contacts])
+    return people
 
 
 @router.get("/oncall", response_model=OnCallRead, summary="Who is on call")
 def on_call(
     session: SessionDep,
     clock: ClockDep,
-    _person: CurrentPerson,
+    _caller: ReadsFacility,
     site: str = Query(max_length=64, description="Site key."),
     role: IcsRole = Query(description="ICS role."),
     at: datetime | None = Query(None, description="Moment to ask about; default now."),
@@ -86,7 +89,7 @@ def on_call(
 
 @router.get("/oncall/overrides", response_model=list[OverrideRead], summary="On-call overrides")
 def list_overrides(
-    session: SessionDep, clock: ClockDep, _person: CurrentPerson
+    session: SessionDep, clock: ClockDep, _caller: ReadsFacility
 ) -> list[OverrideRead]:
     """Overrides running now or to come, soonest first."""
     return [views.override_read(o) for o in service.list_overrides(session, now=clock.now())]
@@ -103,7 +106,7 @@ def add_override(
     request: OverrideCreate,
     session: SessionDep,
     clock: ClockDep,
-    person: CurrentPerson,
+    caller: ManagesOnCall,
 ) -> OverrideRead:
     """Put ``person`` on call in place of the rotation's turn from ``starts_at`` to ``ends_at``
     (at most 31 days); they must have the rotation's role."""
@@ -116,7 +119,7 @@ def add_override(
             starts_at=request.starts_at,
             ends_at=request.ends_at,
             reason=request.reason,
-            actor=person.key,
+            actor=caller.person.key,
         )
     )
 
@@ -125,11 +128,13 @@ def add_override(
     "/oncall/overrides/{override_id}", response_model=OverrideRead, summary="Cancel an override"
 )
 def cancel_override(
-    override_id: int, session: SessionDep, clock: ClockDep, person: CurrentPerson
+    override_id: int, session: SessionDep, clock: ClockDep, caller: ManagesOnCall
 ) -> OverrideRead:
     """The rotation's own turn applies again."""
     return views.override_read(
-        service.cancel_override(session, clock=clock, override_id=override_id, actor=person.key)
+        service.cancel_override(
+            session, clock=clock, override_id=override_id, actor=caller.person.key
+        )
     )
 
 
@@ -148,8 +153,10 @@ def cancel_override(
     },
 )
 async def load_facility(
-    request: Request, session: SessionDep, clock: ClockDep, person: CurrentPerson
+    request: Request, session: SessionDep, clock: ClockDep, caller: ManagesFacility
 ) -> LoadReport:
     """Load a whole facility (YAML or JSON) idempotently; any problem rejects the whole file."""
     data = load_yaml_mapping(await request.body(), source="body")
-    return service.load_facility(session, clock=clock, data=data, actor=person.key, source="api")
+    return service.load_facility(
+        session, clock=clock, data=data, actor=caller.person.key, source="api"
+    )

@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, Field
 
-from coherence.access.api import CurrentPerson
+from coherence.access.api import Public, ReadsFacility
 from coherence.comms import service
 from coherence.comms.statements_api import router as statements_router
 from coherence.errors import NotFound
@@ -47,6 +47,9 @@ class ReceiptRead(BaseModel):
     "/deliveries/{key}/receipt",
     response_model=ReceiptRead,
     summary="Report a delivery receipt",
+    dependencies=[
+        Depends(Public("gateways report receipts; the unguessable message id is the key"))
+    ],
 )
 def delivery_receipt(
     key: MessageKey, receipt: Receipt, session: SessionDep, clock: ClockDep
@@ -73,7 +76,7 @@ def delivery_receipt(
     response_model=dict[str, dict[str, Any]],
     summary="How each notification channel is faring",
 )
-def channel_health(request: Request, _person: CurrentPerson) -> dict[str, dict[str, Any]]:
+def channel_health(request: Request, _caller: ReadsFacility) -> dict[str, dict[str, Any]]:
     """Per channel, as this server's dispatcher saw it: state (ok, failing, skipped), recent
     attempts and failures, median and worst latency. A skipped channel is passed over to each
     recipient's next contact point until its cool-down ends."""

@@ -7,7 +7,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Path
 from fastapi.responses import Response
 
-from coherence.access.api import CurrentPerson
+from coherence.access.api import (
+    Communicates,
+    DraftsStatements,
+    Reads,
+    ReadsFacility,
+    withhold_personal,
+)
 from coherence.comms import plain, statements_service
 from coherence.comms.cap_export import statement_cap
 from coherence.comms.plans import CommsPlan, comms_plan
@@ -33,7 +39,7 @@ TemplateKey = Annotated[str, Path(max_length=64, description="Template key.")]
 @router.get(
     "/statement-templates", response_model=list[TemplateRead], summary="List statement templates"
 )
-def list_templates(session: SessionDep, _person: CurrentPerson) -> list[TemplateRead]:
+def list_templates(session: SessionDep, _caller: ReadsFacility) -> list[TemplateRead]:
     """Every version of every template, with the approvals given and still needed."""
     return [template_read(t) for t in statements_service.list_templates(session)]
 
@@ -47,14 +53,14 @@ def list_templates(session: SessionDep, _person: CurrentPerson) -> list[Template
 def load_templates(
     session: SessionDep,
     clock: ClockDep,
-    person: CurrentPerson,
+    caller: DraftsStatements,
     document: Annotated[
         dict[str, Any], Body(description="A templates document: {templates: [...]}")
     ],
 ) -> list[TemplateRead]:
     """Store each changed template as a new draft version; returns the versions created."""
     report = statements_service.load_templates(
-        session, clock=clock, data=document, actor=person.key, source="request body"
+        session, clock=clock, data=document, actor=caller.person.key, source="request body"
     )
     return [
         template_read(statements_service.get_template(session, key, version))
@@ -73,7 +79,7 @@ def approve_template(
     request: ApproveRequest,
     session: SessionDep,
     clock: ClockDep,
-    person: CurrentPerson,
+    caller: DraftsStatements,
 ) -> TemplateRead:
     """Give one approval as the token's owner; the author may not clear their own version."""
     return template_read(
@@ -82,7 +88,7 @@ def approve_template(
             clock=clock,
             key=key,
             version=version,
-            person_key=person.key,
+            person_key=caller.person.key,
             approval=request.approval,
         )
     )
@@ -93,7 +99,7 @@ def approve_template(
     response_model=list[StatementRead],
     summary="List an incident's statements",
 )
-def list_statements(ref: str, session: SessionDep, _person: CurrentPerson) -> list[StatementRead]:
+def list_statements(ref: str, session: SessionDep, _caller: Reads) -> list[StatementRead]:
     """Every statement about the incident, oldest first, withdrawals included."""
     incident = incidents_service.get_or_raise(session, ref)
     return [
@@ -112,7 +118,7 @@ def issue_statement(
     request: StatementCreate,
     session: SessionDep,
     clock: ClockDep,
-    person: CurrentPerson,
+    caller: Communicates,
 ) -> StatementRead:
     """Render a template for the incident; external audiences get approved versions only."""
     return statement_read(
@@ -122,7 +128,7 @@ def issue_statement(
             ref=ref,
             template_key=request.template,
             version=request.version,
-            actor=person.key,
+            actor=caller.person.key,
         )
     )
 
@@ -138,7 +144,7 @@ def withdraw_statement(
     request: WithdrawRequest,
     session: SessionDep,
     clock: ClockDep,
-    person: CurrentPerson,
+    caller: Communicates,
 ) -> StatementRead:
     """Issue a CAP Cancel for the statement, with the reason; the original stays on record."""
     return statement_read(
@@ -146,7 +152,7 @@ def withdraw_statement(
             session,
             clock=clock,
             statement_id=statement_id,
-            actor=person.key,
+            actor=caller.person.key,
             reason=request.reason,
         )
     )
@@ -158,7 +164,7 @@ def withdraw_statement(
     response_class=Response,
     responses={200: {"content": {"application/cap+xml": {}}}},
 )
-def statement_as_cap(statement_id: int, session: SessionDep, _person: CurrentPerson) -> Response:
+def statement_as_cap(statement_id: int, session: SessionDep, _caller: Reads) -> Response:
     """Alert for an audience's first statement, Update for later ones, Cancel for withdrawals."""
     statement = statements_service.get_statement(session, statement_id)
     if statement is None:
@@ -171,7 +177,7 @@ def statement_as_cap(statement_id: int, session: SessionDep, _person: CurrentPer
     response_model=dict[str, Any],
     summary="Check text for a non-specialist reader",
 )
-def plain_language(request: PlainCheckRequest, _person: CurrentPerson) -> dict[str, Any]:
+def plain_language(request: PlainCheckRequest, _caller: ReadsFacility) -> dict[str, Any]:
     """Score 0-100, jargon used without its plain definition (with the glossary's wording), and
     sentences over ``max_sentence_words``."""
     report = plain.check_plain(request.text, max_sentence_words=request.max_sentence_words)
@@ -193,6 +199,10 @@ def plain_language(request: PlainCheckRequest, _person: CurrentPerson) -> dict[s
     response_model=CommsPlan,
     summary="The incident's communications plan (ICS 205)",
 )
-def communications_plan(ref: str, session: SessionDep, _person: CurrentPerson) -> CommsPlan:
-    """Who is on the incident, on which channels in which order, and the audiences' cadence."""
-    return comms_plan(session, incidents_service.get_or_raise(session, ref))
+def communications_plan(ref: str, session: SessionDep, caller: Reads) -> CommsPlan:
+    """Who is on the incident, on which channels in which order, and the audiences' cadence;
+    contact addresses are personal data, redacted for readers not entitled to them."""
+    plan = comms_plan(session, caller.target)
+    contacts = [line for assignment in plan.assignments for line in assignment.contacts]
+    withhold_personal(caller, f"comms-plan:{caller.target.id}", contacts)
+    return plan

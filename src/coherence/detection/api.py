@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from coherence.access.api import CallerKey
+from coherence.access.api import Ingests, InjectsFaults, WatchesIntake
 from coherence.detection import formats
 from coherence.detection.pipeline import IngestReport, Pipeline
 from coherence.detection.schemas import (
@@ -57,7 +57,7 @@ def _result(report: IngestReport) -> JSONResponse:
 @router.post(
     "/telemetry", response_model=IntakeResult, summary="Send telemetry", openapi_extra=BODY
 )
-async def send_telemetry(request: Request, _caller: CallerKey) -> JSONResponse:
+async def send_telemetry(request: Request, _caller: Ingests) -> JSONResponse:
     """Take a batch of samples: a JSON array, NDJSON, or one columnar series.
 
     Each refused sample is listed with its index and reason; the rest are evaluated.
@@ -89,7 +89,7 @@ async def send_telemetry(request: Request, _caller: CallerKey) -> JSONResponse:
 @router.post(
     "/alerts/alertmanager", response_model=IntakeResult, summary="Prometheus Alertmanager webhook"
 )
-async def alertmanager(request: Request, _caller: CallerKey) -> JSONResponse:
+async def alertmanager(request: Request, _caller: Ingests) -> JSONResponse:
     """Take an Alertmanager webhook (version 4); the alert's `asset` label names the asset."""
     alerts, rejected = formats.parse_alertmanager(await request.body())
     report = await run_in_threadpool(_pipeline(request).ingest_alerts, alerts)
@@ -98,7 +98,7 @@ async def alertmanager(request: Request, _caller: CallerKey) -> JSONResponse:
 
 
 @router.post("/signals", response_model=IntakeResult, summary="Raise or clear a signal")
-async def generic_signal(request: Request, _caller: CallerKey) -> JSONResponse:
+async def generic_signal(request: Request, _caller: Ingests) -> JSONResponse:
     """Raise or clear one signal from any system, de-duplicated on its `dedup_key`."""
     received_at = request.app.state.clock.now().timestamp()
     alert = formats.parse_generic_signal(await request.body(), received_at=received_at)
@@ -106,7 +106,7 @@ async def generic_signal(request: Request, _caller: CallerKey) -> JSONResponse:
 
 
 @router.get("/telemetry/status", response_model=IntakeStatus, summary="Detector status")
-def status(request: Request, _caller: CallerKey) -> IntakeStatus:
+def status(request: Request, _caller: WatchesIntake) -> IntakeStatus:
     """How many series the detector tracks, and what MQTT intake has taken and refused."""
     stats = request.app.state.mqtt_stats
     return IntakeStatus(
@@ -130,7 +130,7 @@ def _simulation(request: Request) -> SimulationRunner:
 
 
 @router.get("/simulator/faults", response_model=list[FaultRead], summary="Simulated faults")
-def list_faults(request: Request, _caller: CallerKey) -> list[FaultRead]:
+def list_faults(request: Request, _caller: WatchesIntake) -> list[FaultRead]:
     """Faults injected into the running simulation (409 when none is running)."""
     return [
         FaultRead(fault=i.fault.name, asset=i.asset, strikes_at=i.since)
@@ -144,7 +144,7 @@ def list_faults(request: Request, _caller: CallerKey) -> list[FaultRead]:
     status_code=201,
     summary="Inject a simulated fault",
 )
-def inject_fault(body: FaultInjection, request: Request, _caller: CallerKey) -> FaultRead:
+def inject_fault(body: FaultInjection, request: Request, _caller: InjectsFaults) -> FaultRead:
     """Strike a simulated asset with a named fault, now or after a delay."""
     runner = _simulation(request)
     at = request.app.state.clock.now().timestamp() + body.after_seconds

@@ -14,6 +14,7 @@ from coherence.detection import replay
 from coherence.detection.parsing import MAX_ITEMS, ReplayResult
 from coherence.detection.pipeline import IngestReport, Pipeline
 from coherence.errors import NotFound, ValidationFailed
+from coherence.evidence.store import LocalStore
 from coherence.incidents.domain import reference
 
 app = typer.Typer(help="Replay recorded telemetry through the detector.", no_args_is_help=True)
@@ -65,10 +66,15 @@ def replay_command(
     if fmt is not ReplayFormat.NDJSON and not (site and asset):
         raise ValidationFailed("give --site and --asset for this format", field="asset")
     result = _read(path, fmt, site=site, asset=asset, tz=tz, at=at)
-    engine = make_engine(console.load_settings().resolved_database_url)
+    settings = console.load_settings()
+    engine = make_engine(settings.resolved_database_url)
     try:
         ensure_migrated(engine)
-        pipeline = Pipeline(make_session_factory(engine), clock=console.clock())
+        pipeline = Pipeline(
+            make_session_factory(engine),
+            clock=console.clock(),
+            store=LocalStore(settings.resolved_evidence_dir),
+        )
         total = IngestReport()
         for start in range(0, len(result.samples), MAX_ITEMS):
             report = pipeline.ingest(result.samples[start : start + MAX_ITEMS])

@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-import orjson
 from sqlalchemy.orm import Session, sessionmaker
 
 from coherence.catalog import service as catalog_service
@@ -18,6 +17,8 @@ from coherence.detection.domain import Change, Detector, FlapGuard, base_asset
 from coherence.detection.rules import compile_rules, default_category
 from coherence.detection.samples import AlertStatus, ExternalAlert, Rejection, Sample
 from coherence.detection.service import Outcome, SignalEvent, apply_event
+from coherence.evidence.store import ContentStore
+from coherence.ledger.domain import canonical_json
 from coherence.playbooks import service as playbooks_service
 
 REFRESH_SECONDS = 5.0
@@ -45,10 +46,17 @@ class Pipeline:
     """One per process: the detector's state lives here between batches."""
 
     def __init__(
-        self, factory: sessionmaker[Session], *, clock: Clock, evidence_seconds: float = 600
+        self,
+        factory: sessionmaker[Session],
+        *,
+        clock: Clock,
+        evidence_seconds: float = 600,
+        store: ContentStore | None = None,
     ) -> None:
+        """``store`` registers the telemetry kept when an incident opens as evidence."""
         self._factory = factory
         self._clock = clock
+        self._store = store
         self._evidence_seconds = evidence_seconds
         self._lock = threading.Lock()
         self._detector = Detector([])
@@ -169,6 +177,7 @@ class Pipeline:
                 event=event,
                 evidence=evidence[0] if evidence else None,
                 evidence_samples=evidence[1] if evidence else 0,
+                evidence_store=self._store,
             )
 
     def _evidence(self, asset: str) -> tuple[bytes, int] | None:
@@ -177,7 +186,7 @@ class Pipeline:
         if not recent:
             return None
         lines = [
-            orjson.dumps(
+            canonical_json(
                 {
                     "site": s.site,
                     "asset": s.asset,

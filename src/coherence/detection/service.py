@@ -3,23 +3,46 @@
 from __future__ import annotations
 
 import hashlib
+import io
+import logging
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+import orjson
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from coherence.access.domain import DataCategory, Tlp
 from coherence.clock import Clock
 from coherence.detection.models import SignalKey, TelemetrySnapshot
+from coherence.errors import CoherenceError
+from coherence.evidence import service as evidence_service
+from coherence.evidence.store import ContentStore
 from coherence.incidents import service as incidents_service
+from coherence.incidents.domain import reference
 from coherence.incidents.schemas import IncidentCreate
 from coherence.ledger import service as ledger_service
 from coherence.ledger.domain import EntryType
 from coherence.playbooks.domain import standard_scheme
 
 DETECTOR_ACTOR = "detector"
+# The qubit-processor metrics of detection/data/metrics.yaml ("Qubits"): a snapshot holding
+# only these is the device's calibration, which retention keeps for its own period.
+CALIBRATION_METRICS = frozenset(
+    {
+        "t1_us",
+        "t2_us",
+        "readout_error_ratio",
+        "two_qubit_gate_error_ratio",
+        "t1_ratio_to_median",
+        "t2_ratio_to_median",
+        "readout_error_ratio_to_median",
+    }
+)
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -55,8 +78,13 @@ def apply_event(
     event: SignalEvent,
     evidence: bytes | None = None,
     evidence_samples: int = 0,
+    evidence_store: ContentStore | None = None,
 ) -> Outcome:
-    """Open, update or clear the incident behind ``event.key`` inside the caller's transaction."""
+    """Open, update or clear the incident behind ``event.key`` inside the caller's transaction.
+
+    With ``evidence_store``, the telemetry kept when an incident opens is also registered as
+    an evidence item; if the store fails, the incident still opens and the ledger says why.
+    """
     now = clock.now()
     row = _claim(session, event, now)
     incident_id = row.incident_id
@@ -113,7 +141,9 @@ def apply_event(
     row.first_seen = now
     _record(session, clock, EntryType.SIGNAL_RAISED, event, incident.id)
     if evidence is not None:
-        _keep_evidence(session, clock, incident.id, event.asset, evidence, evidence_samples)
+        _keep_evidence(
+            session, clock, incident.id, event.asset, evidence, evidence_samples, evidence_store
+        )
     return Outcome(event.key, incident.id, opened=True)
 
 
@@ -163,9 +193,23 @@ def _record(
 
 
 def _keep_evidence(
-    session: Session, clock: Clock, incident_id: int, asset: str, content: bytes, samples: int
+    session: Session,
+    clock: Clock,
+    incident_id: int,
+    asset: str,
+    content: bytes,
+    samples: int,
+    store: ContentStore | None,
 ) -> None:
     digest = hashlib.sha256(content).hexdigest()
+    payload: dict[str, object] = {
+        "asset": asset,
+        "samples": samples,
+        "sha256": digest,
+        "bytes": len(content),
+    }
+    if store is not None:
+        payload |= _register(session, clock, incident_id, asset, content, samples, store)
     snapshot = TelemetrySnapshot(
         incident_id=incident_id,
         asset=asset,
@@ -183,8 +227,68 @@ def _keep_evidence(
         actor=DETECTOR_ACTOR,
         subject=f"snapshot:{snapshot.id}",
         incident_id=incident_id,
-        payload={"asset": asset, "samples": samples, "sha256": digest, "bytes": len(content)},
+        payload=payload,
     )
+
+
+def _register(
+    session: Session,
+    clock: Clock,
+    incident_id: int,
+    asset: str,
+    content: bytes,
+    samples: int,
+    store: ContentStore,
+) -> dict[str, object]:
+    """Put a snapshot in the evidence register; on failure say why instead of raising."""
+    try:
+        item = evidence_service.collect(
+            session,
+            clock=clock,
+            store=store,
+            content=io.BytesIO(content),
+            name=f"Telemetry of {asset} before {reference(incident_id)}",
+            actor=DETECTOR_ACTOR,
+            tlp=Tlp.AMBER,
+            category=snapshot_category(content),
+            incident=reference(incident_id),
+            asset=asset,
+            description=f"{samples} samples the detector held when the incident opened, "
+            "one canonical JSON object a line.",
+            max_bytes=max(len(content), 1),
+        )
+    except (OSError, CoherenceError) as exc:
+        # Nothing is written before the store accepts the bytes, so the incident can go on;
+        # the snapshot row still holds the content.
+        problem = exc.message if isinstance(exc, CoherenceError) else f"{exc.strerror or exc}"
+        log.warning("snapshot for %s not registered as evidence: %s", asset, problem)
+        return {"item": None, "not_registered": problem}
+    return {"item": item.id}
+
+
+def snapshot_category(content: bytes) -> DataCategory:
+    """Calibration when every sample is a qubit-processor metric, else operational."""
+    metrics = set()
+    for line in content.splitlines():
+        try:
+            sample = orjson.loads(line) if line.strip() else {}
+        except orjson.JSONDecodeError:
+            return DataCategory.OPERATIONAL
+        if sample:
+            metrics.add(sample.get("metric") if isinstance(sample, dict) else None)
+    if metrics and metrics <= CALIBRATION_METRICS:
+        return DataCategory.CALIBRATION
+    return DataCategory.OPERATIONAL
+
+
+def forget_snapshots(session: Session, *, digests: Collection[str]) -> None:
+    """Drop the kept copy of snapshots whose evidence retention purged; hashes stay."""
+    if digests:
+        session.execute(
+            update(TelemetrySnapshot)
+            .where(TelemetrySnapshot.sha256.in_(list(digests)))
+            .values(content=b"")
+        )
 
 
 def snapshots_for(session: Session, incident_id: int) -> list[TelemetrySnapshot]:

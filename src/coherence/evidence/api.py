@@ -7,16 +7,22 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from sqlalchemy.orm import Session
 
-from coherence.access.api import CurrentPerson
+from coherence.access import guard
+from coherence.access.api import Audits, Caller, ListsIncidents, OpensIncident, Reads, Records
 from coherence.access.domain import DataCategory, Tlp
+from coherence.access.policy import Action
+from coherence.access.redaction import CATEGORY_NAMES, Redactions, placeholder
+from coherence.errors import PermissionDenied
 from coherence.evidence import service
 from coherence.evidence.domain import CustodyAction
 from coherence.evidence.models import EvidenceItem
 from coherence.evidence.store import ContentStore
 from coherence.http import ERROR_RESPONSES, ClockDep, SessionDep
+from coherence.incidents import service as incidents_service
 from coherence.ledger import service as ledger_service
 
 EVIDENCE_UPLOAD_PATH = "/api/v1/evidence"
@@ -103,7 +109,7 @@ def collect(
     request: Request,
     session: SessionDep,
     clock: ClockDep,
-    person: CurrentPerson,
+    caller: OpensIncident,
     content: Annotated[bytes, Body(media_type="application/octet-stream")],
     name: Annotated[str, Query(min_length=1, max_length=200)],
     tlp: Tlp,
@@ -116,6 +122,8 @@ def collect(
 
     Bodies over ``COHERENCE_MAX_EVIDENCE_BYTES`` get 413 and nothing is stored."""
     settings = request.app.state.settings
+    if incident is not None:
+        caller.require(Action.RECORD, incidents_service.get_or_raise(session, incident), tlp=tlp)
     return _read(
         service.collect(
             session,
@@ -123,7 +131,7 @@ def collect(
             store=_store(request),
             content=io.BytesIO(content),
             name=name,
-            actor=person.key,
+            actor=caller.person.key,
             tlp=tlp,
             category=category,
             incident=incident,
@@ -135,13 +143,21 @@ def collect(
 
 
 @router.get("/evidence", response_model=list[EvidenceRead], summary="List evidence")
-def list_items(session: SessionDep, _person: CurrentPerson) -> list[EvidenceRead]:
-    """Every item, oldest first."""
-    return [_read(i) for i in service.list_items(session)]
+def list_items(session: SessionDep, caller: ListsIncidents) -> list[EvidenceRead]:
+    """Every item you may see, oldest first; descriptions you are not entitled to are redacted."""
+    found = Redactions([], set())
+    shown = [
+        _shown(caller, session, item, found)
+        for item in service.list_items(session)
+        if _visible(caller, session, item)
+    ]
+    if found:
+        caller.record_redaction("evidence", found)
+    return shown
 
 
 @router.get("/evidence/{item_id}", response_model=EvidenceReport, summary="Custody report")
-def report(item_id: int, session: SessionDep, _person: CurrentPerson) -> EvidenceReport:
+def report(item_id: int, session: SessionDep, caller: Reads) -> EvidenceReport:
     """The item and every custody event, with its ledger sequence number."""
     item = service.get_or_raise(session, item_id)
     trail = [
@@ -154,7 +170,11 @@ def report(item_id: int, session: SessionDep, _person: CurrentPerson) -> Evidenc
         )
         for e in service.custody_trail(session, item_id)
     ]
-    return EvidenceReport(**_read(item).model_dump(), custody=trail)
+    found = Redactions([], set())
+    shown = _shown(caller, session, item, found)
+    if found:
+        caller.record_redaction(f"evidence:{item.id}", found, incident=caller.incident)
+    return EvidenceReport(**shown.model_dump(), custody=trail)
 
 
 @router.post("/evidence/{item_id}/custody", response_model=EvidenceRead, summary="Custody step")
@@ -164,7 +184,7 @@ def custody(
     request: Request,
     session: SessionDep,
     clock: ClockDep,
-    person: CurrentPerson,
+    caller: Records,
 ) -> EvidenceRead:
     """Transfer, seal, release or destroy, with a reason; 409 if the item's state forbids it."""
     return _read(
@@ -173,7 +193,7 @@ def custody(
             clock=clock,
             item_id=item_id,
             action=CustodyAction(change.action),
-            actor=person.key,
+            actor=caller.person.key,
             reason=change.reason,
             to_person=change.to,
             store=_store(request),
@@ -192,16 +212,29 @@ def content(
     request: Request,
     session: SessionDep,
     clock: ClockDep,
-    person: CurrentPerson,
+    caller: Reads,
     reason: Annotated[str, Query(min_length=1, max_length=2000)],
 ) -> Response:
-    """The stored bytes; the access, its reason and who made it go into the ledger."""
+    """The stored bytes; the access, its reason and who made it go into the ledger.
+
+    A reader not entitled to the item's data category is refused, and the refusal recorded."""
+    category = DataCategory(service.get_or_raise(session, item_id).category)
+    if category not in caller.decision.entitled:
+        found = Redactions([], set())
+        found.add("content", category)
+        caller.record_redaction(f"evidence:{item_id}", found, incident=caller.incident)
+        refused = PermissionDenied(
+            f"the item holds {CATEGORY_NAMES[category]}, which you are not entitled to read",
+            field="item_id",
+        )
+        # Answered rather than raised, so the record of the refusal is committed.
+        return JSONResponse(refused.as_dict(), status_code=refused.status_code)
     item, stream = service.read(
         session,
         clock=clock,
         store=_store(request),
         item_id=item_id,
-        actor=person.key,
+        actor=caller.person.key,
         reason=reason,
     )
     with stream:
@@ -216,9 +249,43 @@ def content(
 @router.post(
     "/evidence/verify", response_model=list[StoreProblemRead], summary="Verify the evidence store"
 )
-def verify(request: Request, session: SessionDep, _person: CurrentPerson) -> list[StoreProblemRead]:
+def verify(request: Request, session: SessionDep, _caller: Audits) -> list[StoreProblemRead]:
     """Re-hash every item against the hash the ledger recorded; an empty list means all match."""
     return [
         StoreProblemRead(item_id=p.item_id, sha256=p.sha256, problem=p.problem)
         for p in service.verify(session, _store(request))
     ]
+
+
+def _visible(caller: Caller, session: Session, item: EvidenceItem) -> bool:
+    """Whether the caller may see an item: by its incident, or facility-wide if it has none."""
+    tlp = Tlp(item.tlp)
+    if item.incident_id is None:
+        if tlp is Tlp.RED:
+            return caller.person.key in (item.collected_by, item.custodian)
+        return caller.can(Action.READ, None)
+    incident = incidents_service.get_or_raise(session, item.incident_id)
+    return caller.can(Action.READ, incident, tlp=tlp)
+
+
+def _shown(caller: Caller, session: Session, item: EvidenceItem, found: Redactions) -> EvidenceRead:
+    """The item's read model, its description withheld from a reader not entitled to it."""
+    shown = _read(item)
+    category = DataCategory(item.category)
+    incident = (
+        incidents_service.get_or_raise(session, item.incident_id) if item.incident_id else None
+    )
+    entitled = caller.decision.entitled
+    if caller.incident is not incident:
+        entitled = guard.decide_for(
+            session,
+            person=caller.person,
+            action=Action.READ,
+            now=caller.clock.now(),
+            incident=incident,
+            tlp=Tlp(item.tlp),
+        ).entitled
+    if category not in entitled and shown.description:
+        found.add(f"evidence:{item.id}.description", category)
+        return shown.model_copy(update={"description": placeholder(category)})
+    return shown

@@ -229,13 +229,16 @@ def verify(json: bool = console.JSON_OPTION) -> None:
     """Re-hash every item's stored content against the hash the ledger recorded."""
     with console.session() as session:
         problems = service.verify(session, _store())
-        count = len(service.list_items(session))
+        purged = [(i.id, i.purged_at) for i in service.purged_items(session)]
+        count = len(service.list_items(session)) - len(purged)
     if json:
         console.print_json(problems)
-    elif problems:
+    else:
+        for item_id, when in purged:
+            console.out.print(f"evidence #{item_id}: purged under retention on {when:%Y-%m-%d}")
         for p in problems:
             console.err.print(f"evidence #{p.item_id}: {p.problem}")
-    else:
-        console.out.print(f"OK: {count} items match the hashes in the ledger")
+        if not problems:
+            console.out.print(f"OK: {count} items match the hashes in the ledger")
     if problems:
         raise typer.Exit(1)

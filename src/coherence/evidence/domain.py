@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from enum import StrEnum
 
 from coherence.errors import Conflict
@@ -49,3 +50,14 @@ def next_state(state: ItemState, action: CustodyAction) -> ItemState:
         }.get(state, f"it is {state.value}")
         raise Conflict(f"cannot mark evidence {action.value}: {hint}", field="action")
     return after or state
+
+
+def check_not_purged(item_id: int, purged_at: datetime | None) -> None:
+    """Raise Conflict if retention purged the item's content: its record and hash remain."""
+    if purged_at is not None:
+        raise Conflict(
+            f"evidence #{item_id} was purged under retention on {purged_at:%Y-%m-%d}; "
+            "its record, hash and custody trail remain but its content is gone",
+            field="item",
+            purged_at=purged_at.isoformat(),
+        )

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import BinaryIO
 
 from sqlalchemy import select
@@ -13,7 +14,7 @@ from coherence.access.domain import DataCategory, Tlp
 from coherence.catalog import service as catalog_service
 from coherence.clock import Clock
 from coherence.errors import NotFound, ValidationFailed
-from coherence.evidence.domain import CustodyAction, ItemState, next_state
+from coherence.evidence.domain import CustodyAction, ItemState, check_not_purged, next_state
 from coherence.evidence.models import EvidenceItem
 from coherence.evidence.store import ContentStore, rehash
 from coherence.incidents import service as incidents_service
@@ -22,6 +23,7 @@ from coherence.ledger.domain import EntryType
 from coherence.ledger.models import LedgerEntry
 
 MAX_NAME = 200
+PURGED = object()
 ENTRY_TYPES = {
     CustodyAction.COLLECTED: EntryType.EVIDENCE_COLLECTED,
     CustodyAction.TRANSFERRED: EntryType.EVIDENCE_TRANSFERRED,
@@ -142,6 +144,7 @@ def read(
     """Open an item's content for ``actor``; the access is a ledger entry."""
     item = get_or_raise(session, item_id, for_update=True)
     next_state(ItemState(item.state), CustodyAction.ACCESSED)
+    check_not_purged(item.id, item.purged_at)
     _record(session, clock, item, CustodyAction.ACCESSED, actor, {"reason": reason.strip()[:2000]})
     return item, store.open(item.sha256)
 
@@ -200,16 +203,26 @@ class StoreProblem:
 
 
 def verify(session: Session, store: ContentStore) -> list[StoreProblem]:
-    """Re-hash every item's content against the hash the ledger recorded at collection."""
+    """Re-hash every item's content against the hash the ledger recorded at collection.
+
+    Items retention purged are not problems: list them with ``purged_items``.
+    """
     collected = {
-        entry.subject: ledger_service.payload_of(entry).get("sha256")
+        # A purged collection entry no longer says; the register's hash is then the reference.
+        entry.subject: PURGED
+        if entry.purged_at is not None
+        else ledger_service.payload_of(entry).get("sha256")
         for entry in session.scalars(
             select(LedgerEntry).where(LedgerEntry.entry_type == EntryType.EVIDENCE_COLLECTED.value)
         )
     }
     problems = []
     for item in list_items(session):
+        if item.purged_at is not None:
+            continue
         recorded = collected.get(f"evidence:{item.id}")
+        if recorded is PURGED:
+            recorded = item.sha256
         if recorded != item.sha256:
             problems.append(
                 StoreProblem(
@@ -227,3 +240,60 @@ def verify(session: Session, store: ContentStore) -> list[StoreProblem]:
                 StoreProblem(item.id, item.sha256, f"content now hashes to {found}: altered")
             )
     return problems
+
+
+def purged_items(session: Session) -> Sequence[EvidenceItem]:
+    """Items whose content retention purged, oldest first."""
+    query = select(EvidenceItem).where(EvidenceItem.purged_at.is_not(None))
+    return session.scalars(query.order_by(EvidenceItem.id)).all()
+
+
+def mark_purged(session: Session, *, item_ids: Collection[int], at: datetime) -> list[EvidenceItem]:
+    """Mark items' content purged under retention; sealed or already purged ones are skipped.
+
+    The row, hash and size stay. Removing the bytes is the caller's, once this is committed,
+    for the digests ``unneeded_digests`` names.
+    """
+    if not item_ids:
+        return []
+    items = session.scalars(
+        select(EvidenceItem)
+        .where(
+            EvidenceItem.id.in_(list(item_ids)),
+            EvidenceItem.purged_at.is_(None),
+            EvidenceItem.state != ItemState.SEALED.value,
+        )
+        .order_by(EvidenceItem.id)
+        .with_for_update()
+    ).all()
+    for item in items:
+        item.purged_at = at
+    session.flush()
+    return list(items)
+
+
+def sealed_ids(session: Session) -> set[int]:
+    """Items under a legal hold now."""
+    query = select(EvidenceItem.id).where(EvidenceItem.state == ItemState.SEALED.value)
+    return set(session.scalars(query))
+
+
+def unneeded_digests(session: Session, digests: Collection[str] | None = None) -> set[str]:
+    """Digests of purged items that no live item (neither purged nor destroyed) shares.
+
+    ``None`` checks every purged item's digest.
+    """
+    query = select(EvidenceItem.sha256).where(EvidenceItem.purged_at.is_not(None))
+    if digests is not None:
+        query = query.where(EvidenceItem.sha256.in_(list(digests)))
+    candidates = set(session.scalars(query))
+    if not candidates:
+        return set()
+    live = session.scalars(
+        select(EvidenceItem.sha256).where(
+            EvidenceItem.sha256.in_(list(candidates)),
+            EvidenceItem.purged_at.is_(None),
+            EvidenceItem.state != ItemState.DESTROYED.value,
+        )
+    )
+    return candidates - set(live)

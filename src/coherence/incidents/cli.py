@@ -10,6 +10,7 @@ from rich.text import Text
 from sqlalchemy.orm import Session
 
 from coherence import console
+from coherence.access.domain import DataCategory, Tlp
 from coherence.catalog.domain import IcsRole
 from coherence.errors import ValidationFailed
 from coherence.incidents import service, views
@@ -241,18 +242,51 @@ def assign(
     )
 
 
+@app.command("label")
+@console.handle_errors
+def label(
+    ref: str = REF,
+    tlp: Tlp = typer.Option(..., help="CLEAR, GREEN, AMBER, AMBER+STRICT or RED."),
+    recipient: list[str] = typer.Option(
+        [], help="A person named to see a TLP:RED incident (repeat); role holders are added."
+    ),
+    as_person: str | None = console.AS_OPTION,
+    json: bool = console.JSON_OPTION,
+) -> None:
+    """Set the incident's TLP label; RED limits it to the named recipients."""
+    _apply(
+        lambda session: service.label(
+            session,
+            clock=console.clock(),
+            ref=ref,
+            tlp=tlp,
+            recipients=recipient,
+            actor=console.actor(as_person),
+        ),
+        json=json,
+    )
+
+
 @app.command("note")
 @console.handle_errors
 def note(
     ref: str = REF,
     text: str = typer.Argument(..., help="The note."),
+    category: DataCategory = typer.Option(
+        DataCategory.OPERATIONAL, help="What the text holds; redacted for readers not entitled."
+    ),
     as_person: str | None = console.AS_OPTION,
 ) -> None:
     """Add a note to the incident timeline."""
     console.validated_text(text, "text")
     with console.session() as session:
         incident = service.add_note(
-            session, clock=console.clock(), ref=ref, text=text, actor=console.actor(as_person)
+            session,
+            clock=console.clock(),
+            ref=ref,
+            text=text,
+            actor=console.actor(as_person),
+            category=category,
         )
         console.out.print(f"note added to {views.incident_read(incident).reference}")
 

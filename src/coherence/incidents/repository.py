@@ -37,10 +37,11 @@ def page(
     *,
     statuses: Sequence[str] = (),
     kinds: Sequence[str] = (),
-    limit: int = 50,
+    limit: int | None = 50,
     offset: int = 0,
 ) -> tuple[Sequence[Incident], int]:
-    """Return one page of incidents, newest first, and the total matching."""
+    """Return one page of incidents (every one when ``limit`` is None), newest first, and the
+    total matching."""
     query = select(Incident)
     if statuses:
         query = query.where(Incident.status.in_(statuses))

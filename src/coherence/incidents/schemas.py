@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
+from coherence.access.domain import DataCategory, Tlp
 from coherence.catalog.domain import IcsRole
 from coherence.incidents.domain import Kind, Status, TaskStatus
 
@@ -34,6 +35,7 @@ class IncidentCreate(_Input):
     title: ShortText | None = Field(None, description="Default: the playbook title and asset.")
     summary: Annotated[str, StringConstraints(max_length=10_000)] = ""
     kind: Kind = Field(Kind.REAL, description="real, exercise or test; fixed for life.")
+    tlp: Tlp = Field(Tlp.AMBER, description="TLP 2.0 label; change it later with /label.")
     occurred_at: AwareDatetime | None = Field(
         None, description="When the fault began, if known (for time-to-detect)."
     )
@@ -56,6 +58,10 @@ class NoteCreate(_Input):
     """Add a free-text note to the timeline."""
 
     text: LongText
+    category: DataCategory = Field(
+        DataCategory.OPERATIONAL,
+        description="What the text holds; readers not entitled to the category see it redacted.",
+    )
 
 
 class DecisionCreate(_Input):
@@ -64,6 +70,24 @@ class DecisionCreate(_Input):
     decision: LongText
     rationale: LongText
     decided_by: KeyRef | None = Field(None, description="Person key; default: the caller.")
+    category: DataCategory = Field(
+        DataCategory.OPERATIONAL,
+        description="What the text holds; readers not entitled to the category see it redacted.",
+    )
+
+
+class LabelRequest(_Input):
+    """Set the incident's TLP label and, for TLP:RED, who may see it."""
+
+    tlp: Tlp
+    recipients: list[KeyRef] = Field(
+        default_factory=list,
+        max_length=100,
+        description=(
+            "People named to see a TLP:RED incident; the caller and the current role holders "
+            "are added."
+        ),
+    )
 
 
 class RoleAssign(_Input):
@@ -128,6 +152,8 @@ class IncidentRead(BaseModel):
     resolved_at: datetime | None
     closed_at: datetime | None
     roles: dict[str, str]
+    tlp: Tlp = Field(description="TLP 2.0 label; RED limits the incident to `tlp_recipients`.")
+    tlp_recipients: list[str] = Field(description="People named to see a TLP:RED incident.")
     open_tasks: int
     overdue_tasks: int
     allowed_transitions: list[Status]

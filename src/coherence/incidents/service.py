@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session
 
+from coherence.access.domain import DataCategory, Tlp
 from coherence.catalog import service as catalog_service
 from coherence.catalog.domain import INCIDENT_STAFFING, IcsRole
 from coherence.catalog.models import Person, Site
@@ -59,6 +61,7 @@ def open_incident(
         title=request.title or (f"{playbook.title}: {asset.name}" if playbook else asset.name),
         summary=request.summary,
         kind=request.kind.value,
+        tlp=request.tlp.value,
         status=Status.DETECTED.value,
         category=classified.category,
         impact=classified.impact,
@@ -90,6 +93,8 @@ def open_incident(
     )
     if playbook is not None:
         escalation.add_notice_tasks(session, clock, incident, playbook)
+    if request.tlp is Tlp.RED:
+        incident.tlp_recipients = sorted({p.key for p in holders.values()} | {actor})
     ledger_service.append(
         session,
         clock=clock,
@@ -100,6 +105,7 @@ def open_incident(
         payload={
             "title": incident.title,
             "kind": incident.kind,
+            "tlp": incident.tlp,
             "asset": asset.key,
             "site": asset.site.key,
             "category": classified.category,
@@ -212,6 +218,48 @@ def get_or_raise(session: Session, ref: str | int, *, for_update: bool = False) 
     return incident
 
 
+def label(
+    session: Session,
+    *,
+    clock: Clock,
+    ref: str | int,
+    tlp: Tlp,
+    recipients: Sequence[str],
+    actor: str,
+) -> Incident:
+    """Set the incident's TLP label; under RED, the caller and role holders are always named."""
+    incident = get_or_raise(session, ref, for_update=True)
+    named = {
+        catalog_service.get_person_or_raise(session, key, field="recipients").key
+        for key in recipients
+    }
+    if tlp is Tlp.RED:
+        named |= {r.person.key for r in incident.roles}
+        if catalog_service.get_person(session, actor) is not None:
+            named.add(actor)
+    was = {"tlp": incident.tlp, "recipients": list(incident.tlp_recipients or [])}
+    incident.tlp, incident.tlp_recipients = tlp.value, sorted(named)
+    incident.updated_at = clock.now()
+    ledger_service.append(
+        session,
+        clock=clock,
+        entry_type=EntryType.INCIDENT_LABELLED,
+        actor=actor,
+        subject=_subject(incident),
+        incident_id=incident.id,
+        payload={"tlp": tlp.value, "recipients": incident.tlp_recipients, "was": was},
+    )
+    return incident
+
+
+def may_take_role(incident: Incident, *, role: IcsRole, person_key: str, target: str) -> bool:
+    """Return whether ``person_key`` is taking a free role themselves (which needs no command)."""
+    if target != person_key:
+        return False
+    holder = next((r.person.key for r in incident.roles if r.role == role.value), None)
+    return holder in (None, person_key)
+
+
 def acknowledge(
     session: Session, *, clock: Clock, ref: str | int, actor: str, via: str
 ) -> Incident:
@@ -296,8 +344,16 @@ def reopen(session: Session, *, clock: Clock, ref: str | int, reason: str, actor
     return incident
 
 
-def add_note(session: Session, *, clock: Clock, ref: str | int, text: str, actor: str) -> Incident:
-    """Add a note to the incident's timeline."""
+def add_note(
+    session: Session,
+    *,
+    clock: Clock,
+    ref: str | int,
+    text: str,
+    actor: str,
+    category: DataCategory = DataCategory.OPERATIONAL,
+) -> Incident:
+    """Add a note to the incident's timeline, labelled with what its text holds."""
     incident = get_or_raise(session, ref)
     ledger_service.append(
         session,
@@ -306,7 +362,7 @@ def add_note(session: Session, *, clock: Clock, ref: str | int, text: str, actor
         actor=actor,
         subject=_subject(incident),
         incident_id=incident.id,
-        payload={"text": text},
+        payload=_labelled({"text": text}, category),
     )
     return incident
 
@@ -319,6 +375,7 @@ def record_decision(
     decision: str,
     rationale: str,
     decided_by: str | None,
+    category: DataCategory = DataCategory.OPERATIONAL,
     actor: str,
 ) -> Incident:
     """Record a decision with its rationale and the person who took it."""
@@ -335,7 +392,9 @@ def record_decision(
         actor=actor,
         subject=_subject(incident),
         incident_id=incident.id,
-        payload={"decision": decision, "rationale": rationale, "decided_by": decider.key},
+        payload=_labelled(
+            {"decision": decision, "rationale": rationale, "decided_by": decider.key}, category
+        ),
     )
     return incident
 
@@ -486,3 +545,10 @@ def find_open(session: Session, *, asset: str, playbook: str | None) -> int | No
     """Return the id of the newest open incident on ``asset`` run from ``playbook``."""
     incident = repository.open_for(session, asset_key=asset, playbook=playbook)
     return incident.id if incident else None
+
+
+def _labelled(payload: dict[str, Any], category: DataCategory) -> dict[str, Any]:
+    """Add the data category to a payload unless it is plain operational data."""
+    if category is DataCategory.OPERATIONAL:
+        return payload
+    return {**payload, "category": category.value}

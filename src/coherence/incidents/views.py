@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sqlalchemy.orm import Session
 
+from coherence.access.domain import Tlp
 from coherence.incidents import domain, repository
 from coherence.incidents.domain import Kind, Stamps, Status, TaskStatus
 from coherence.incidents.models import Incident, Task
@@ -73,6 +74,8 @@ def incident_read(incident: Incident) -> IncidentRead:
         resolved_at=incident.resolved_at,
         closed_at=incident.closed_at,
         roles={r.role: r.person.key for r in sorted(incident.roles, key=lambda r: r.role)},
+        tlp=Tlp(incident.tlp),
+        tlp_recipients=list(incident.tlp_recipients or []),
         open_tasks=len(open_tasks),
         overdue_tasks=sum(1 for t in open_tasks if t.overdue_at is not None),
         allowed_transitions=sorted(domain.TRANSITIONS[status]),
@@ -107,16 +110,24 @@ def incident_page(
     kinds: Sequence[Kind] = (),
     limit: int = 50,
     offset: int = 0,
+    visible: Callable[[Incident], bool] | None = None,
 ) -> IncidentPage:
-    """Return one page of incidents, newest first."""
+    """Return one page of incidents, newest first, keeping only those ``visible`` accepts."""
     limit = max(1, min(limit, MAX_PAGE))
-    rows, total = repository.page(
-        session,
-        statuses=[s.value for s in statuses],
-        kinds=[k.value for k in kinds],
-        limit=limit,
-        offset=max(0, offset),
-    )
+    offset = max(0, offset)
+    status_values = [s.value for s in statuses]
+    kind_values = [k.value for k in kinds]
+    if visible is None:
+        rows, total = repository.page(
+            session, statuses=status_values, kinds=kind_values, limit=limit, offset=offset
+        )
+    else:
+        # Visibility depends on roles, labels and agreements, so it is decided per incident.
+        everything, _ = repository.page(
+            session, statuses=status_values, kinds=kind_values, limit=None, offset=0
+        )
+        seen = [incident for incident in everything if visible(incident)]
+        rows, total = seen[offset : offset + limit], len(seen)
     return IncidentPage(
         items=[incident_read(r) for r in rows], total=total, limit=limit, offset=offset
     )

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
-from coherence.access.api import CurrentPerson
+from coherence.access.api import Audits, Public
 from coherence.http import ERROR_RESPONSES, SessionDep
 from coherence.ledger import checkpoints, service, tree
 
@@ -26,12 +26,15 @@ class LedgerEntryRead(BaseModel):
     subject: str
     incident_id: int | None
     payload: dict[str, Any]
+    purged_at: datetime | None = Field(
+        None, description="When retention purged the payload; its leaf hash still proves it."
+    )
 
 
 @router.get("/ledger", response_model=list[LedgerEntryRead], summary="Read the ledger")
 def read_ledger(
     session: SessionDep,
-    _person: CurrentPerson,
+    _caller: Audits,
     after: int = Query(-1, ge=-1, description="Only entries with a larger sequence number."),
     limit: int = Query(100, ge=1, le=1000),
 ) -> list[LedgerEntryRead]:
@@ -45,6 +48,7 @@ def read_ledger(
             subject=e.subject,
             incident_id=e.incident_id,
             payload=service.payload_of(e),
+            purged_at=e.purged_at,
         )
         for e in service.list_entries(session, after_seq=after, limit=limit)
     ]
@@ -76,6 +80,7 @@ class ConsistencyProof(BaseModel):
     "/ledger/key",
     response_class=PlainTextResponse,
     summary="The ledger's verifier key",
+    dependencies=[Depends(Public("anyone checking a bundle needs the public key"))],
 )
 def verifier_key(request: Request) -> str:
     """The public key checkpoints are signed with, as a C2SP note verifier key. No token needed:
@@ -85,7 +90,7 @@ def verifier_key(request: Request) -> str:
 
 
 @router.get("/ledger/checkpoint", response_class=PlainTextResponse, summary="The latest checkpoint")
-def latest_checkpoint(session: SessionDep, _person: CurrentPerson) -> str:
+def latest_checkpoint(session: SessionDep, _caller: Audits) -> str:
     """The latest signed checkpoint: a C2SP tlog-checkpoint in a signed note."""
     return checkpoints.latest_or_raise(session).note
 
@@ -93,7 +98,7 @@ def latest_checkpoint(session: SessionDep, _person: CurrentPerson) -> str:
 @router.get("/ledger/proofs/inclusion", response_model=InclusionProof, summary="Inclusion proof")
 def inclusion_proof(
     session: SessionDep,
-    _person: CurrentPerson,
+    _caller: Audits,
     seq: int = Query(ge=0, description="The entry."),
     size: int | None = Query(None, ge=1, description="Tree size; default the latest checkpoint."),
 ) -> InclusionProof:
@@ -114,7 +119,7 @@ def inclusion_proof(
 )
 def consistency_proof(
     session: SessionDep,
-    _person: CurrentPerson,
+    _caller: Audits,
     old: int = Query(alias="from", ge=0, description="The older tree size."),
     new: int = Query(alias="to", ge=0, description="The newer tree size."),
 ) -> ConsistencyProof:
@@ -132,7 +137,7 @@ def consistency_proof(
 @router.get("/ledger/bundle", summary="Export a range as a bundle")
 def export_bundle(
     session: SessionDep,
-    _person: CurrentPerson,
+    _caller: Audits,
     first: int = Query(0, ge=0, description="The first entry in the bundle."),
 ) -> Response:
     """Entries from ``first`` to the latest checkpoint with every checkpoint in between; check it

@@ -37,6 +37,7 @@ def list_entries(
                 "actor": e.actor,
                 "subject": e.subject,
                 "payload": service.payload_of(e),
+                "purged_at": e.purged_at,
             }
             for e in service.list_entries(
                 session, incident_id=incident_id, after_seq=after, limit=limit
@@ -126,7 +127,10 @@ def verify(
     key: str = typer.Option(..., help="The log's verifier key, or a file holding it."),
     json: bool = console.JSON_OPTION,
 ) -> None:
-    """Check a bundle offline: signatures, order, every entry's hash and the signed roots."""
+    """Check a bundle offline: signatures, order, every entry's hash and the signed roots.
+
+    Entries purged under retention are checked by their recorded leaf, and must each be named
+    by a later retention:purged entry."""
     verifier = Path(key).read_text(encoding="ascii").strip() if Path(key).is_file() else key
     try:
         data = path.read_bytes()
@@ -141,6 +145,11 @@ def verify(
             f"{verdict.checkpoints_checked} checkpoints of {verdict.origin} verify "
             f"(size {verdict.size})"
         )
+        if verdict.entries_purged:
+            console.out.print(
+                f"{verdict.entries_purged} entries purged under retention, each named by a "
+                f"retention:purged entry (content gone, leaf as recorded): {verdict.purged}"
+            )
     else:
         where = (
             f" (first bad entry: {verdict.first_bad_seq})"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from coherence.access.api import CurrentPerson
+from coherence.access.api import ManagesFacility, ReadsFacility
 from coherence.documents import load_yaml_mapping
 from coherence.http import ERROR_RESPONSES, ClockDep, SessionDep
 from coherence.playbooks import service, views
@@ -34,7 +34,7 @@ YAML_BODY = {
 @router.get(
     "/classification/categories", response_model=list[CategoryRead], summary="Incident categories"
 )
-def categories(_person: CurrentPerson) -> list[CategoryRead]:
+def categories(_caller: ReadsFacility) -> list[CategoryRead]:
     """Every incident category with its base checklist."""
     return [
         CategoryRead(key=c.key, name=c.name, description=c.description, checklist=list(c.checklist))
@@ -45,7 +45,7 @@ def categories(_person: CurrentPerson) -> list[CategoryRead]:
 @router.get(
     "/classification/severities", response_model=list[SeverityRead], summary="Severity levels"
 )
-def severities(_person: CurrentPerson) -> list[SeverityRead]:
+def severities(_caller: ReadsFacility) -> list[SeverityRead]:
     """Severity levels, worst first, with written criteria and added checklist items."""
     return [
         SeverityRead(
@@ -56,19 +56,19 @@ def severities(_person: CurrentPerson) -> list[SeverityRead]:
 
 
 @router.get("/glossary", response_model=list[GlossaryTerm], summary="Shared glossary")
-def terms(_person: CurrentPerson) -> list[GlossaryTerm]:
+def terms(_caller: ReadsFacility) -> list[GlossaryTerm]:
     """Shared terms with a precise and a plain-language definition."""
     return [GlossaryTerm(term=t, definition=d, plain=p) for t, d, p in glossary()]
 
 
 @router.get("/playbooks", response_model=list[PlaybookSummary], summary="List playbooks")
-def list_playbooks(session: SessionDep, _person: CurrentPerson) -> list[PlaybookSummary]:
+def list_playbooks(session: SessionDep, _caller: ReadsFacility) -> list[PlaybookSummary]:
     """The newest version of every playbook."""
     return [views.summary(row) for row in service.list_latest(session)]
 
 
 @router.get("/playbooks/{key}", response_model=PlaybookRead, summary="Show a playbook")
-def get_playbook(key: str, session: SessionDep, _person: CurrentPerson) -> PlaybookRead:
+def get_playbook(key: str, session: SessionDep, _caller: ReadsFacility) -> PlaybookRead:
     """The newest version of one playbook, in full."""
     return views.full(service.get_latest_or_raise(session, key))
 
@@ -77,7 +77,7 @@ def get_playbook(key: str, session: SessionDep, _person: CurrentPerson) -> Playb
     "/playbooks/{key}/versions", response_model=list[PlaybookSummary], summary="Playbook history"
 )
 def playbook_history(
-    key: str, session: SessionDep, _person: CurrentPerson
+    key: str, session: SessionDep, _caller: ReadsFacility
 ) -> list[PlaybookSummary]:
     """Every version of a playbook, oldest first."""
     service.get_latest_or_raise(session, key)
@@ -90,7 +90,7 @@ def playbook_history(
     summary="Show one playbook version",
 )
 def get_playbook_version(
-    key: str, version: int, session: SessionDep, _person: CurrentPerson
+    key: str, version: int, session: SessionDep, _caller: ReadsFacility
 ) -> PlaybookRead:
     """One version of a playbook, as an incident that ran it saw it."""
     return views.full(service.get_version_or_raise(session, key, version))
@@ -100,11 +100,13 @@ def get_playbook_version(
     "/playbooks", response_model=PlaybookRead, summary="Publish a playbook", openapi_extra=YAML_BODY
 )
 async def publish_playbook(
-    request: Request, session: SessionDep, clock: ClockDep, person: CurrentPerson
+    request: Request, session: SessionDep, clock: ClockDep, caller: ManagesFacility
 ) -> PlaybookRead:
     """Store a playbook (YAML or JSON) as its next version; an unchanged one is not duplicated."""
     data = load_yaml_mapping(await request.body(), source="body")
-    row, _created = service.publish(session, clock=clock, data=data, actor=person.key, source="api")
+    row, _created = service.publish(
+        session, clock=clock, data=data, actor=caller.person.key, source="api"
+    )
     return views.full(row)
 
 
@@ -114,7 +116,7 @@ async def publish_playbook(
     summary="Validate a playbook without storing it",
     openapi_extra=YAML_BODY,
 )
-async def validate_playbook(request: Request, _person: CurrentPerson) -> PlaybookValidation:
+async def validate_playbook(request: Request, _caller: ReadsFacility) -> PlaybookValidation:
     """Check a playbook against the schema and classification scheme; nothing is stored."""
     data = load_yaml_mapping(await request.body(), source="body")
     doc = service.validate(data, source="body")

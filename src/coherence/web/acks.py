@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
+from coherence.access.api import Public
 from coherence.catalog.models import Person
 from coherence.clock import Clock
 from coherence.comms import acks
@@ -22,7 +23,14 @@ from coherence.incidents.domain import Status
 from coherence.web.auth import same_origin
 from coherence.web.rendering import render, render_error
 
-router = APIRouter(include_in_schema=False, dependencies=[Depends(same_origin)])
+NO_SIGN_IN = Public("the signed, expiring link in a page is the credential")
+router = APIRouter(
+    include_in_schema=False,
+    dependencies=[
+        Depends(same_origin),
+        Depends(NO_SIGN_IN),
+    ],
+)
 
 
 @router.get("/ack/{token}")

@@ -1,21 +1,23 @@
-"""Dashboard sign-in: an API token becomes a signed session cookie; pages need one."""
+"""Dashboard sign-in: a password or an API token opens a server-side session; pages need one."""
 
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 from typing import Annotated
 from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Depends, Form, Query, Request
+from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
+from coherence.access import passwords, sessions
 from coherence.access import service as access_service
-from coherence.access.api import WEB_TOKEN_COOKIE
-from coherence.access.sessions import make_cookie, read_cookie
+from coherence.access.api import WEB_TOKEN_COOKIE, Public
+from coherence.access.passwords import MAX_KEY_LENGTH
 from coherence.catalog.models import Person
+from coherence.clock import Clock
 from coherence.errors import NotAuthenticated, PermissionDenied
-from coherence.http import SessionDep
+from coherence.http import ClockDep, SessionDep
 from coherence.web.rendering import render, render_error
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -24,7 +26,7 @@ LOCAL_PATH = re.compile(r"/(?![/\\])[A-Za-z0-9\-._~%/=&?+:@]*")
 
 
 class LoginRequired(Exception):
-    """No valid token cookie came with a page request; answered by a redirect to /login."""
+    """No live session cookie came with a page request; answered by a redirect to /login."""
 
     def __init__(self, next_path: str | None) -> None:
         super().__init__("login required")
@@ -35,17 +37,12 @@ class CrossOriginRefused(Exception):
     """A form was posted from another origin; answered with 403."""
 
 
-def web_person(request: Request, session: SessionDep) -> Person:
-    """Return the person whose signed session cookie came with the request, or LoginRequired."""
-    token_id = read_cookie(
-        request.cookies.get(WEB_TOKEN_COOKIE),
-        secret=request.app.state.settings.secret_key,
-        now=request.app.state.clock.now(),
-    )
+def web_person(request: Request, session: SessionDep, clock: ClockDep) -> Person:
+    """Return the person whose live session cookie came with the request, or LoginRequired."""
     try:
-        if token_id is None:
-            raise NotAuthenticated("no session")
-        return access_service.person_for_token_id(session, token_id)
+        return sessions.person_for_secret(
+            session, clock=clock, secret=request.cookies.get(WEB_TOKEN_COOKIE)
+        )
     except NotAuthenticated:
         wanted = request.url.path if request.method in SAFE_METHODS else None
         raise LoginRequired(wanted) from None
@@ -84,7 +81,14 @@ async def cross_origin_handler(request: Request, _exc: Exception) -> Response:
     return render_error(request, refused)
 
 
-router = APIRouter(include_in_schema=False, dependencies=[Depends(same_origin)])
+NO_SIGN_IN = Public("signing in and out needs no prior session")
+router = APIRouter(
+    include_in_schema=False,
+    dependencies=[
+        Depends(same_origin),
+        Depends(NO_SIGN_IN),
+    ],
+)
 
 
 def safe_next(path: str | None) -> str:
@@ -94,21 +98,18 @@ def safe_next(path: str | None) -> str:
     return "/"
 
 
-def _sign_in(request: Request, session: SessionDep, token: str, next_path: str | None) -> Response:
-    token = token.strip()
-    try:
-        if not token:
-            raise NotAuthenticated("enter your API token", field="token")
-        row = access_service.authenticate_token(session, token)
-    except NotAuthenticated as exc:
-        context = {"error": exc, "next_path": safe_next(next_path)}
-        return render(request, "login.html", context, status_code=401)
+def _failed(
+    request: Request, error: NotAuthenticated, next_path: str | None, person_key: str = ""
+) -> Response:
+    context = {"error": error, "next_path": safe_next(next_path), "person_key": person_key}
+    return render(request, "login.html", context, status_code=401)
+
+
+def _signed_in(request: Request, secret: str, next_path: str | None) -> Response:
     response = RedirectResponse(safe_next(next_path), status_code=303)
-    settings = request.app.state.settings
-    expires_at = request.app.state.clock.now() + timedelta(hours=settings.session_hours)
     response.set_cookie(
         WEB_TOKEN_COOKIE,
-        make_cookie(token_id=row.id, expires_at=expires_at, secret=settings.secret_key),
+        secret,
         path="/",
         httponly=True,
         samesite="strict",
@@ -117,33 +118,89 @@ def _sign_in(request: Request, session: SessionDep, token: str, next_path: str |
     return response
 
 
+def _sign_in_with_token(
+    request: Request, session: Session, clock: Clock, token: str, next_path: str | None
+) -> Response:
+    token = token.strip()
+    try:
+        if not token:
+            raise NotAuthenticated(
+                "enter your API token, or your person key and password", field="token"
+            )
+        row = access_service.authenticate_token(session, token)
+    except NotAuthenticated as exc:
+        return _failed(request, exc, next_path)
+    _row, secret = sessions.start_session(
+        session,
+        clock=clock,
+        person=row.person,
+        via="token",
+        token_id=row.id,
+        hours=request.app.state.settings.session_hours,
+    )
+    return _signed_in(request, secret, next_path)
+
+
+def _sign_in_with_password(
+    request: Request,
+    session: Session,
+    clock: Clock,
+    person_key: str,
+    password: str,
+    next_path: str | None,
+) -> Response:
+    person_key = person_key.strip()
+    try:
+        if not (person_key and password):
+            raise NotAuthenticated("enter your person key and password")
+        person = passwords.authenticate_password(session, person_key=person_key, password=password)
+    except NotAuthenticated as exc:
+        return _failed(request, exc, next_path, person_key[:MAX_KEY_LENGTH])
+    _row, secret = sessions.start_session(
+        session,
+        clock=clock,
+        person=person,
+        via="password",
+        hours=request.app.state.settings.session_hours,
+    )
+    return _signed_in(request, secret, next_path)
+
+
 @router.get("/login")
 def login_page(
     request: Request,
     session: SessionDep,
+    clock: ClockDep,
     token: str | None = None,
     next_path: Annotated[str | None, Query(alias="next")] = None,
 ) -> Response:
-    """Show the token form; with ``?token=`` sign in and redirect so the token leaves the URL."""
+    """Show the sign-in form; with ``?token=`` sign in and redirect so the token leaves the URL."""
     if token is None:
-        return render(request, "login.html", {"next_path": safe_next(next_path)})
-    return _sign_in(request, session, token, next_path)
+        context = {"next_path": safe_next(next_path), "person_key": ""}
+        return render(request, "login.html", context)
+    return _sign_in_with_token(request, session, clock, token, next_path)
 
 
 @router.post("/login")
 def login(
     request: Request,
     session: SessionDep,
+    clock: ClockDep,
+    person_key: Annotated[str, Form(alias="person")] = "",
+    password: Annotated[str, Form()] = "",
     token: Annotated[str, Form()] = "",
     next_path: Annotated[str | None, Form(alias="next")] = None,
 ) -> Response:
-    """Sign in with the token typed into the form."""
-    return _sign_in(request, session, token, next_path)
+    """Sign in with a person key and password, or with an API token, from the form."""
+    if person_key.strip() or password:
+        return _sign_in_with_password(request, session, clock, person_key, password, next_path)
+    return _sign_in_with_token(request, session, clock, token, next_path)
 
 
 @router.post("/logout")
-def logout() -> Response:
-    """Clear the token cookie and return to the login form."""
+def logout(request: Request, session: SessionDep, clock: ClockDep) -> Response:
+    """End the dashboard session, clear its cookie and return to the sign-in form."""
+    sessions.sign_out(session, clock=clock, secret=request.cookies.get(WEB_TOKEN_COOKIE))
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(WEB_TOKEN_COOKIE, path="/", httponly=True, samesite="strict")
     return response

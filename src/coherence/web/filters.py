@@ -210,6 +210,8 @@ SUMMARIES: Mapping[str, Callable[[Mapping[str, Any]], str]] = {
 
 def summarize(entry: TimelineEntry) -> str:
     """Return a readable one-paragraph summary of a timeline entry's payload."""
+    if entry.payload == {"purged": True}:
+        return "Content purged under retention; the ledger keeps its hash."
     describe = SUMMARIES.get(entry.type)
     if describe is not None:
         return describe(entry.payload)

@@ -11,6 +11,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
+from coherence.access.api import Caller, redact_timeline, withhold_personal
+from coherence.access.policy import Action
 from coherence.catalog import service as catalog_service
 from coherence.catalog.models import Person
 from coherence.clock import Clock
@@ -99,13 +101,15 @@ def render_error(
 def render_incident(
     request: Request,
     session: Session,
-    person: Person,
+    caller: Caller,
     ref: str | int,
     *,
     error: CoherenceError | None = None,
     values: dict[str, str | None] | None = None,
 ) -> Response:
-    """Render the incident page, with an error at the top when an action was refused."""
+    """Render the incident page as the caller may see it, with an error when an action was
+    refused; forms the policy would refuse are not offered."""
+    person = caller.person
     try:
         incident = incidents_service.get_or_raise(session, ref)
     except CoherenceError as missing:
@@ -114,10 +118,15 @@ def render_incident(
     detail = views.incident_detail(incident)
     keys = set(detail.roles.values()) | {t.assignee for t in detail.tasks if t.assignee}
     found = {key: catalog_service.get_person(session, key) for key in keys}
+    plan = plans.comms_plan(session, incident)
+    withhold_personal(
+        caller, f"comms-plan:{incident.id}", [c for a in plan.assignments for c in a.contacts]
+    )
+    may = {action: caller.can(action, incident) for action in PAGE_ACTIONS}
     context = {
         "incident": detail,
-        "timeline": views.timeline(session, incident.id),
-        "plan": plans.comms_plan(session, incident),
+        "timeline": redact_timeline(caller, views.timeline(session, incident.id)),
+        "plan": plan,
         "statements": statements_service.statements_for_incident(session, incident.id),
         "failed_pages": [
             m
@@ -126,9 +135,15 @@ def render_incident(
         ],
         "names": {key: p.name for key, p in found.items() if p is not None},
         "now": clock.now(),
-        "can_reopen": detail.status in REOPENABLE,
-        "moves": [s for s in detail.allowed_transitions if s != Status.ACKNOWLEDGED],
-        "can_ack": Status.ACKNOWLEDGED in detail.allowed_transitions,
+        "can_reopen": detail.status in REOPENABLE and may[Action.REOPEN],
+        "moves": [
+            s
+            for s in detail.allowed_transitions
+            if s != Status.ACKNOWLEDGED
+            and may[Action.CLOSE if s == Status.CLOSED else Action.COMMAND]
+        ],
+        "can_ack": Status.ACKNOWLEDGED in detail.allowed_transitions and may[Action.RECORD],
+        "can_record": may[Action.RECORD],
         "metrics": [
             (name, name.replace("_", " ").capitalize(), description, detail.metrics.get(name))
             for name, description in METRIC_DESCRIPTIONS.items()
@@ -139,3 +154,6 @@ def render_incident(
     }
     status = error.status_code if error is not None else 200
     return render(request, "incident.html", context, person=person, status_code=status)
+
+
+PAGE_ACTIONS = (Action.RECORD, Action.COMMAND, Action.CLOSE, Action.REOPEN)

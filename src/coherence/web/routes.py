@@ -10,9 +10,10 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
-from coherence.catalog.models import Person
+from coherence.access.api import Caller
+from coherence.access.policy import Action
 from coherence.comms import service as comms_service
-from coherence.errors import CoherenceError, NotFound
+from coherence.errors import CoherenceError
 from coherence.http import ClockDep, SessionDep
 from coherence.incidents import service as incidents_service
 from coherence.incidents import views
@@ -25,9 +26,18 @@ from coherence.incidents.schemas import (
     TransitionRequest,
 )
 from coherence.web import acks, auth, status
-from coherence.web.auth import WebPerson, same_origin
+from coherence.web.auth import same_origin
 from coherence.web.forms import parse
-from coherence.web.rendering import STATIC, build_templates, render, render_error, render_incident
+from coherence.web.guards import (
+    PageCommands,
+    PageLists,
+    PageReads,
+    PageRecords,
+    PageRefused,
+    PageReopens,
+    page_refused_handler,
+)
+from coherence.web.rendering import STATIC, build_templates, render, render_incident
 
 BOARD_LIMIT = views.MAX_PAGE
 # Phases in lifecycle order, so the board's filter reads like the lifecycle.
@@ -48,6 +58,7 @@ def mount_web(app: FastAPI) -> None:
     app.include_router(router)
     app.add_exception_handler(auth.LoginRequired, auth.login_required_handler)
     app.add_exception_handler(auth.CrossOriginRefused, auth.cross_origin_handler)
+    app.add_exception_handler(PageRefused, page_refused_handler)
 
 
 @router.get("/")
@@ -55,12 +66,17 @@ def board(
     request: Request,
     session: SessionDep,
     clock: ClockDep,
-    person: WebPerson,
+    caller: PageLists,
     show_all: Annotated[bool, Query(alias="all")] = False,
 ) -> Response:
-    """Show open incidents newest first (all incidents with ``?all=1``)."""
+    """Show the open incidents you may see, newest first (all of them with ``?all=1``)."""
     statuses = [] if show_all else OPEN_IN_ORDER
-    page = views.incident_page(session, statuses=statuses, limit=BOARD_LIMIT)
+    page = views.incident_page(
+        session,
+        statuses=statuses,
+        limit=BOARD_LIMIT,
+        visible=lambda incident: caller.can(Action.READ, incident),
+    )
     unacknowledged = [i for i in page.items if i.status == Status.DETECTED]
     failed = comms_service.failed_pages(session, [i.id for i in page.items])
     context = {
@@ -70,19 +86,19 @@ def board(
         "unacknowledged": unacknowledged,
         "now": clock.now(),
     }
-    return render(request, "board.html", context, person=person)
+    return render(request, "board.html", context, person=caller.person)
 
 
 @router.get("/incidents/{ref}")
-def incident_page(request: Request, ref: str, session: SessionDep, person: WebPerson) -> Response:
+def incident_page(request: Request, ref: str, session: SessionDep, caller: PageReads) -> Response:
     """Show one incident: phase, roles, tasks, timeline, forms and metrics so far."""
-    return render_incident(request, session, person, ref)
+    return render_incident(request, session, caller, ref)
 
 
 def _act(
     request: Request,
     session: Session,
-    person: Person,
+    caller: Caller,
     ref: str | int,
     change: Callable[[], int],
     *,
@@ -96,22 +112,22 @@ def _act(
     except CoherenceError as error:
         # The session commits after the endpoint; roll back so a refused change writes nothing.
         session.rollback()
-        return render_incident(request, session, person, ref, error=error, values=values)
+        return render_incident(request, session, caller, ref, error=error, values=values)
     return RedirectResponse(f"/incidents/{reference(incident_id)}{anchor}", status_code=303)
 
 
 @router.post("/incidents/{ref}/ack")
 def acknowledge(
-    request: Request, ref: str, session: SessionDep, clock: ClockDep, person: WebPerson
+    request: Request, ref: str, session: SessionDep, clock: ClockDep, caller: PageRecords
 ) -> Response:
     """Acknowledge the incident."""
 
     def change() -> int:
         return incidents_service.acknowledge(
-            session, clock=clock, ref=ref, actor=person.key, via="dashboard"
+            session, clock=clock, ref=ref, actor=caller.person.key, via="dashboard"
         ).id
 
-    return _act(request, session, person, ref, change)
+    return _act(request, session, caller, ref, change)
 
 
 @router.post("/incidents/{ref}/transition")
@@ -120,7 +136,7 @@ def transition(
     ref: str,
     session: SessionDep,
     clock: ClockDep,
-    person: WebPerson,
+    caller: PageCommands,
     status: FormText = None,
     note: FormText = None,
 ) -> Response:
@@ -128,11 +144,18 @@ def transition(
 
     def change() -> int:
         body = parse(TransitionRequest, status=status, note=note)
+        if body.status is Status.CLOSED:
+            caller.require(Action.CLOSE, caller.target)
         return incidents_service.transition(
-            session, clock=clock, ref=ref, target=body.status, actor=person.key, note=body.note
+            session,
+            clock=clock,
+            ref=ref,
+            target=body.status,
+            actor=caller.person.key,
+            note=body.note,
         ).id
 
-    return _act(request, session, person, ref, change, values={"transition_note": note})
+    return _act(request, session, caller, ref, change, values={"transition_note": note})
 
 
 @router.post("/incidents/{ref}/reopen")
@@ -141,7 +164,7 @@ def reopen(
     ref: str,
     session: SessionDep,
     clock: ClockDep,
-    person: WebPerson,
+    caller: PageReopens,
     reason: FormText = None,
 ) -> Response:
     """Reopen a resolved or closed incident, giving a reason."""
@@ -149,10 +172,10 @@ def reopen(
     def change() -> int:
         body = parse(ReopenRequest, reason=reason)
         return incidents_service.reopen(
-            session, clock=clock, ref=ref, reason=body.reason, actor=person.key
+            session, clock=clock, ref=ref, reason=body.reason, actor=caller.person.key
         ).id
 
-    return _act(request, session, person, ref, change, values={"reason": reason})
+    return _act(request, session, caller, ref, change, values={"reason": reason})
 
 
 @router.post("/incidents/{ref}/note")
@@ -161,7 +184,7 @@ def add_note(
     ref: str,
     session: SessionDep,
     clock: ClockDep,
-    person: WebPerson,
+    caller: PageRecords,
     text: FormText = None,
 ) -> Response:
     """Add a note to the timeline."""
@@ -169,10 +192,10 @@ def add_note(
     def change() -> int:
         body = parse(NoteCreate, text=text)
         return incidents_service.add_note(
-            session, clock=clock, ref=ref, text=body.text, actor=person.key
+            session, clock=clock, ref=ref, text=body.text, actor=caller.person.key
         ).id
 
-    return _act(request, session, person, ref, change, values={"text": text}, anchor="#timeline")
+    return _act(request, session, caller, ref, change, values={"text": text}, anchor="#timeline")
 
 
 @router.post("/incidents/{ref}/decide")
@@ -181,7 +204,7 @@ def record_decision(
     ref: str,
     session: SessionDep,
     clock: ClockDep,
-    person: WebPerson,
+    caller: PageRecords,
     decision: FormText = None,
     rationale: FormText = None,
     decided_by: FormText = None,
@@ -199,11 +222,11 @@ def record_decision(
             decision=body.decision,
             rationale=body.rationale,
             decided_by=body.decided_by,
-            actor=person.key,
+            actor=caller.person.key,
         ).id
 
     values = {"decision": decision, "rationale": rationale, "decided_by": decided_by}
-    return _act(request, session, person, ref, change, values=values, anchor="#timeline")
+    return _act(request, session, caller, ref, change, values=values, anchor="#timeline")
 
 
 @router.post("/tasks/{task_id}")
@@ -212,15 +235,12 @@ def update_task(
     task_id: int,
     session: SessionDep,
     clock: ClockDep,
-    person: WebPerson,
+    caller: PageRecords,
     status: FormText = None,
     note: FormText = None,
 ) -> Response:
     """Mark a task done, skipped (with a reason) or open again."""
-    try:
-        incident_id = incidents_service.get_task_or_raise(session, task_id).incident_id
-    except NotFound as missing:
-        return render_error(request, missing, person=person)
+    incident_id = caller.target.id
 
     def change() -> int:
         body = parse(TaskUpdate, status=status, note=note or "")
@@ -230,11 +250,11 @@ def update_task(
             task_id=task_id,
             status=body.status,
             note=body.note,
-            actor=person.key,
+            actor=caller.person.key,
         )
         return incident_id
 
     values = {f"task_note_{task_id}": note}
     return _act(
-        request, session, person, incident_id, change, values=values, anchor=f"#task-{task_id}"
+        request, session, caller, incident_id, change, values=values, anchor=f"#task-{task_id}"
     )

@@ -12,17 +12,22 @@ from datetime import datetime
 from typing import Any
 from xml.etree import ElementTree as ET
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from sqlalchemy.orm import Session
 from starlette.responses import JSONResponse, Response
 
+from coherence.access.api import Public
 from coherence.comms import statements_service
 from coherence.comms.models import Statement
 from coherence.http import ClockDep, SessionDep
 from coherence.incidents.domain import reference
 from coherence.web.rendering import SECURITY_HEADERS, render
 
-router = APIRouter(include_in_schema=False)
+NO_SIGN_IN = Public("the public status page shows only statements issued to the public")
+router = APIRouter(
+    include_in_schema=False,
+    dependencies=[Depends(NO_SIGN_IN)],
+)
 ATOM = "http://www.w3.org/2005/Atom"
 
 
