@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import event, insert, select, update
+from sqlalchemy.orm import Session, SessionTransaction
 
 from coherence.clock import Clock
 from coherence.errors import Conflict, ValidationFailed
@@ -23,6 +24,14 @@ PURGED_PAYLOAD = canonical_json({"purged": True}).decode()
 _PURGE_CHUNK = 500
 
 
+@dataclass(frozen=True)
+class Appended:
+    """Where an entry landed: its sequence number and leaf hash."""
+
+    seq: int
+    leaf_hash: bytes
+
+
 def append(
     session: Session,
     *,
@@ -32,53 +41,98 @@ def append(
     subject: str,
     payload: dict[str, Any],
     incident_id: int | None = None,
-) -> LedgerEntry:
-    """Append one entry inside the caller's transaction and return it.
+) -> Appended:
+    """Append one entry inside the caller's transaction.
 
-    The head row is locked once per transaction and its frontier kept in the session, so a
-    transaction that appends many entries (a dispatcher pass, a facility load) pays for the
-    lock once; rows are written when the transaction flushes.
+    The head row is locked once per transaction and its frontier kept in the session; the
+    entry and tree-node rows are written in bulk when the transaction next flushes (before
+    any query, and at commit). So a transaction appending many entries — a dispatcher pass,
+    a facility load — pays for the lock and the statements once.
     """
-    head, frontier = _locked_head(session)
-    entry = LedgerEntry(
-        seq=head.size,
-        entry_type=entry_type.value,
-        recorded_at=clock.now(),
-        actor=actor,
-        subject=subject,
-        incident_id=incident_id,
-        payload=canonical_json(payload).decode(),
+    state = _open_state(session)
+    seq = state.head.size
+    recorded_at = clock.now()
+    text = canonical_json(payload).decode()
+    leaf = merkle.leaf_hash(
+        entry_bytes(
+            seq=seq,
+            entry_type=entry_type.value,
+            recorded_at=recorded_at,
+            actor=actor,
+            subject=subject,
+            incident_id=incident_id,
+            payload=text.encode(),
+        )
     )
-    entry.leaf_hash = merkle.leaf_hash(bytes_of(entry))
-    for node in frontier.append(entry.leaf_hash):
+    state.entries.append(
+        {
+            "seq": seq,
+            "entry_type": entry_type.value,
+            "recorded_at": recorded_at,
+            "actor": actor,
+            "subject": subject,
+            "incident_id": incident_id,
+            "payload": text,
+            "leaf_hash": leaf,
+            "purged_at": None,
+        }
+    )
+    for node in state.frontier.append(leaf):
         if node.level > 0:
-            session.add(LedgerNode(level=node.level, index=node.index, hash=node.hash))
-    head.size = frontier.size
-    head.frontier = b"".join(frontier.hashes)
-    session.add(entry)
-    return entry
+            state.nodes.append({"level": node.level, "index": node.index, "hash": node.hash})
+    state.head.size = state.frontier.size
+    state.head.frontier = b"".join(state.frontier.hashes)
+    return Appended(seq, leaf)
 
 
-_HEAD_IN_SESSION = "coherence.ledger.head"
+@dataclass
+class _OpenState:
+    """The ledger as one transaction is extending it: locked head, frontier, unwritten rows."""
+
+    transaction: SessionTransaction | None
+    head: LedgerHead
+    frontier: merkle.Frontier
+    entries: list[dict[str, Any]] = field(default_factory=list)
+    nodes: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _locked_head(session: Session) -> tuple[LedgerHead, merkle.Frontier]:
-    """Return the head row, locked for this transaction, and its frontier."""
-    cached = session.info.get(_HEAD_IN_SESSION)
-    if cached is not None:
-        transaction, head, frontier = cached
-        # A new transaction, or a rolled-back savepoint that reloaded the head, starts afresh.
-        if transaction is session.get_transaction() and head.size == frontier.size:
-            return head, frontier
+_STATE = "coherence.ledger.open"
+
+
+def _open_state(session: Session) -> _OpenState:
+    """Return this transaction's ledger state, locking the head row on first use."""
+    state: _OpenState | None = session.info.get(_STATE)
+    # A new transaction, or a rolled-back savepoint that reloaded the head, starts afresh.
+    if (
+        state is not None
+        and state.transaction is session.get_transaction()
+        and state.head.size == state.frontier.size
+    ):
+        return state
     head = session.scalars(
         select(LedgerHead).where(LedgerHead.id == tree.HEAD_ROW_ID).with_for_update()
     ).one_or_none()
     if head is None:
         head = LedgerHead(id=tree.HEAD_ROW_ID, size=0, frontier=b"")
         session.add(head)
-    frontier = tree.frontier_of(head)
-    session.info[_HEAD_IN_SESSION] = (session.get_transaction(), head, frontier)
-    return head, frontier
+    state = _OpenState(session.get_transaction(), head, tree.frontier_of(head))
+    session.info[_STATE] = state
+    return state
+
+
+@event.listens_for(Session, "before_flush")
+def _write_appended(session: Session, _context: Any, _instances: Any) -> None:
+    """Write the entries and nodes appended since the last flush, in two statements."""
+    state: _OpenState | None = session.info.get(_STATE)
+    if state is None or state.transaction is not session.get_transaction():
+        return
+    entries, nodes = state.entries, state.nodes
+    state.entries, state.nodes = [], []
+    connection = session.connection()
+    if entries:
+        connection.execute(insert(LedgerEntry), entries)
+    if nodes:
+        connection.execute(insert(LedgerNode), nodes)
 
 
 def bytes_of(entry: LedgerEntry) -> bytes:
