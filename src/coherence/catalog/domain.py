@@ -48,6 +48,13 @@ class OrganisationKind(StrEnum):
     GOVERNMENT_PARTNER = "government_partner"
 
 
+class EntityClass(StrEnum):
+    """How NIS2 classes an entity; regulatory obligations differ between them."""
+
+    ESSENTIAL = "essential"
+    IMPORTANT = "important"
+
+
 class IcsRole(StrEnum):
     """Incident Command System roles a person can fill on an incident."""
 

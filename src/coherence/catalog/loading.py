@@ -61,7 +61,13 @@ class FacilityWriter:
         """Upsert everything in ``doc`` in reference order and report what changed."""
         for org in doc.organisations:
             self._upsert(
-                "organisations", org.key, name=org.name, kind=org.kind.value, country=org.country
+                "organisations",
+                org.key,
+                name=org.name,
+                kind=org.kind.value,
+                country=org.country,
+                sectors=list(org.sectors),
+                entity_class=org.entity_class.value if org.entity_class else None,
             )
         for policy in doc.escalation_policies:
             self._upsert(
@@ -105,6 +111,7 @@ class FacilityWriter:
                 owner_id=self._id("organisations", asset.owner),
                 criticality=asset.criticality.value,
                 description=asset.description,
+                eccn=asset.eccn,
             )
         self.session.flush()
         for asset in doc.assets:

@@ -21,6 +21,10 @@ class Organisation(Base):
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(32))
     country: Mapped[str | None] = mapped_column(String(2))
+    # Sectors it operates in (e.g. research, digital_infrastructure) and, under NIS2, whether
+    # it is an essential or important entity: regulatory obligations trigger on these.
+    sectors: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    entity_class: Mapped[str | None] = mapped_column(String(16))
 
 
 class Site(Base):
@@ -52,6 +56,8 @@ class Asset(Base):
     owner_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
     criticality: Mapped[str] = mapped_column(String(32))
     description: Mapped[str] = mapped_column(Text, default="")
+    # Export control classification number (e.g. 4A906), when the item is controlled.
+    eccn: Mapped[str | None] = mapped_column(String(16))
 
     site: Mapped[Site] = relationship()
     owner: Mapped[Organisation] = relationship()

@@ -17,6 +17,7 @@ from pydantic import (
 
 from coherence.access.domain import AccessRole
 from coherence.catalog.domain import (
+    EntityClass,
     AssetKind,
     ContactChannel,
     Criticality,
@@ -36,6 +37,13 @@ class OrganisationSpec(StrictDocument):
     kind: OrganisationKind
     country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")] | None = Field(
         None, description="ISO 3166-1 alpha-2 country of jurisdiction."
+    )
+    sectors: list[Key] = Field(
+        default_factory=list,
+        description="Sectors it operates in, e.g. research, digital_infrastructure, energy.",
+    )
+    entity_class: EntityClass | None = Field(
+        None, description="Under NIS2: essential or important entity; empty if neither."
     )
 
 
@@ -109,6 +117,9 @@ class AssetSpec(StrictDocument):
     owner: Key = Field(description="Key of the owning organisation.")
     criticality: Criticality = Criticality.STANDARD
     description: str = ""
+    eccn: Annotated[str, StringConstraints(pattern=r"^[0-9][A-E][0-9]{3}[a-z0-9.]*$")] | None = (
+        Field(None, description="Export control classification number, e.g. 4A906 or 3A904.")
+    )
     vendors: list[Key] = Field(
         default_factory=list, description="Keys of the vendor organisations that support it."
     )
@@ -168,6 +179,8 @@ class OrganisationRead(BaseModel):
     name: str
     kind: OrganisationKind
     country: str | None
+    sectors: list[str] = Field(default_factory=list)
+    entity_class: EntityClass | None = None
 
 
 class SiteRead(BaseModel):
@@ -190,6 +203,7 @@ class AssetRead(BaseModel):
     owner: str
     criticality: Criticality
     description: str
+    eccn: str | None = None
     vendors: list[str]
     depends_on: list[DependencySpec]
 

@@ -36,6 +36,7 @@ def asset_read(asset: Asset) -> AssetRead:
         owner=asset.owner.key,
         criticality=Criticality(asset.criticality),
         description=asset.description,
+        eccn=asset.eccn,
         vendors=[vendor.key for vendor in asset.vendors],
         depends_on=[
             DependencySpec(

@@ -1,0 +1,1 @@
+"""Partners: agreements, unified command, share packages, STIX/TAXII and the export guard."""
