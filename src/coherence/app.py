@@ -31,6 +31,9 @@ from coherence.http import BodySizeLimit, install_error_handlers
 from coherence.incidents.api import router as incidents_router
 from coherence.ledger import keys, note
 from coherence.ledger.api import router as ledger_router
+from coherence.obligations.api import router as obligations_router
+from coherence.partners.api import router as partners_router
+from coherence.partners.taxii import router as taxii_router
 from coherence.playbooks.api import router as playbooks_router
 from coherence.settings import Settings
 from coherence.web.routes import mount_web
@@ -139,8 +142,11 @@ def create_app(
         detection_router,
         comms_router,
         evidence_router,
+        partners_router,
+        obligations_router,
     ):
         app.include_router(router)
+    app.include_router(taxii_router)
     mount_api_docs(app)
     mount_web(app)
 

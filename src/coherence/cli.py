@@ -31,6 +31,11 @@ from coherence.incidents.cli import tasks_app
 from coherence.ledger import keys, note
 from coherence.ledger.cli import app as ledger_app
 from coherence.migrations import runner
+from coherence.obligations.cli import app as obligation_app
+from coherence.partners import service as partners_service
+from coherence.partners.cli import agreement_app, unified_app
+from coherence.partners.package_cli import app as package_app
+from coherence.partners.stix_cli import app as stix_app
 from coherence.playbooks import service as playbooks_service
 from coherence.playbooks.cli import app as playbook_app
 
@@ -58,15 +63,20 @@ app.add_typer(worker_app, name="worker")
 app.add_typer(statement_app, name="statement")
 app.add_typer(evidence_app, name="evidence")
 app.add_typer(retention_app, name="retention")
+app.add_typer(agreement_app, name="agreement")
+app.add_typer(unified_app, name="unified")
+app.add_typer(package_app, name="package")
+app.add_typer(stix_app, name="stix")
+app.add_typer(obligation_app, name="obligation")
 
 TOKEN_PATTERN = re.compile(r"coh_[A-Za-z0-9_\-]+")
 
 
-def _sample_facility() -> Path:
-    packaged = Path(__file__).resolve().parent / "examples" / "facility.yaml"
+def _sample_file(name: str) -> Path:
+    packaged = Path(__file__).resolve().parent / "examples" / name
     if packaged.is_file():
         return packaged
-    return Path(__file__).resolve().parents[2] / "examples" / "facility.yaml"
+    return Path(__file__).resolve().parents[2] / "examples" / name
 
 
 def _version(value: bool) -> None:
@@ -137,7 +147,7 @@ def init(
         f"ledger key: {settings.resolved_ledger_key_file} (owner-only); "
         f"verifier key: {note.verifier_for(signer)}"
     )
-    files = [_sample_facility()] if sample else []
+    files = [_sample_file("facility.yaml")] if sample else []
     files += [facility] if facility else []
     for path in files:
         data = load_yaml_file(path)
@@ -151,6 +161,19 @@ def init(
             f"unchanged {sum(report.unchanged.values())}"
         )
     if sample:
+        path = _sample_file("agreements.yaml")
+        with console.session() as session:
+            loaded = partners_service.load_agreements(
+                session,
+                clock=console.clock(),
+                data=load_yaml_file(path),
+                actor="coherence-init",
+                source=path.name,
+            )
+        console.out.print(
+            f"agreements {path.name}: created {len(loaded.created)}, "
+            f"updated {len(loaded.updated)}, unchanged {len(loaded.unchanged)}"
+        )
         _issue_sample_token()
 
 

@@ -12,6 +12,7 @@ CAPABILITIES_WITH_TABLES = (
     "evidence",
     "incidents",
     "ledger",
+    "obligations",
     "partners",
     "playbooks",
     "timers",

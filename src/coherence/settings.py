@@ -106,6 +106,11 @@ class Settings(BaseSettings):
         description="YAML file of days to keep each data category (see docs/retention.md); "
         "unset means the shipped policy.",
     )
+    obligations_file: Path | None = Field(
+        None,
+        description="YAML file of regulatory obligations, their triggers and report clocks "
+        "(see docs/obligations.md); unset means the shipped file.",
+    )
     worker_interval_seconds: float = Field(
         1.0, gt=0, le=60, description="How often the embedded timer and outbox workers poll."
     )

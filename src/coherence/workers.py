@@ -16,6 +16,7 @@ from coherence.db import session_scope
 from coherence.detection.pipeline import Pipeline
 from coherence.incidents import escalation
 from coherence.ledger import checkpoints
+from coherence.obligations import clocks as obligation_clocks
 from coherence.timers import service as timers_service
 from coherence.timers.service import TimerKind
 
@@ -32,6 +33,8 @@ def fire_due_timers(factory: sessionmaker[Session], *, clock: Clock, limit: int 
                 return fired
             if due[0].kind == TimerKind.STATEMENT_DUE.value:
                 cadence.fire_cadence_timer(session, clock=clock, timer=due[0])
+            elif due[0].kind in obligation_clocks.OBLIGATION_TIMERS:
+                obligation_clocks.fire_obligation_timer(session, clock=clock, timer=due[0])
             else:
                 escalation.fire_timer(session, clock=clock, timer=due[0])
         fired += 1

@@ -28,6 +28,7 @@ from coherence.catalog import service as catalog_service
 from coherence.db import session_scope
 from coherence.incidents import service as incidents_service
 from coherence.incidents.domain import Status
+from coherence.partners.taxii import AllowTaxii
 from coherence.web.guards import AllowPage
 from tests.conftest import ManualClock
 
@@ -39,6 +40,9 @@ ROUTER_MODULES = (
     "coherence.evidence.api",
     "coherence.incidents.api",
     "coherence.ledger.api",
+    "coherence.obligations.api",
+    "coherence.partners.api",
+    "coherence.partners.taxii",
     "coherence.playbooks.api",
     "coherence.web.routes",
     "coherence.web.auth",
@@ -66,6 +70,9 @@ FIXED_PARAMS = {
     "override_id": "999999",
     "grant_id": "999999",
     "version": "1",
+    "collection_id": "00000000-0000-0000-0000-000000000000",
+    "object_id": "indicator--00000000-0000-0000-0000-000000000000",
+    "status_id": "999999",
     "token": "x",
 }
 PUBLIC_ROUTES = {
@@ -103,7 +110,9 @@ def _routes(router: Any, prefix: str = "") -> Iterator[tuple[str, APIRoute]]:
 def _markers(dependant: Any) -> list[Any]:
     found = []
     for dependency in dependant.dependencies:
-        if isinstance(dependency.call, Allow | AllowPage | AllowInOwnTransaction | Public):
+        if isinstance(
+            dependency.call, Allow | AllowPage | AllowInOwnTransaction | AllowTaxii | Public
+        ):
             found.append(dependency.call)
         found.extend(_markers(dependency))
     return found

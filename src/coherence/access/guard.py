@@ -19,6 +19,7 @@ from coherence.incidents.domain import Status
 from coherence.incidents.models import Incident
 from coherence.ledger import service as ledger_service
 from coherence.ledger.domain import EntryType
+from coherence.partners import service as partners_service
 
 
 def subject_for(person: Person) -> Subject:
@@ -51,7 +52,7 @@ def incident_facts(
     """Return what the policy needs about ``incident`` as ``person`` sees it.
 
     ``tlp`` raises the label for a record inside the incident that carries a stricter one.
-    Partner agreements arrive with the partners capability; until then no grant is found.
+    A partner's view comes from the agreements in force that cover the incident.
     """
     label = Tlp(incident.tlp)
     if tlp is not None and tlp.rank > label.rank:
@@ -63,7 +64,9 @@ def incident_facts(
         named_recipients=frozenset(incident.tlp_recipients or ()),
         held_roles=frozenset(IcsRole(r.role) for r in incident.roles if r.person_id == person.id),
         has_commander=any(r.role == IcsRole.INCIDENT_COMMANDER.value for r in incident.roles),
-        grant=None,
+        grant=partners_service.grant_for(
+            session, organisation=person.organisation.key, incident=incident, now=now
+        ),
         break_glass=active_break_glass(session, person=person, incident_id=incident.id, now=now)
         is not None,
     )

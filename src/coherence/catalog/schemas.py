@@ -17,10 +17,10 @@ from pydantic import (
 
 from coherence.access.domain import AccessRole
 from coherence.catalog.domain import (
-    EntityClass,
     AssetKind,
     ContactChannel,
     Criticality,
+    EntityClass,
     IcsRole,
     OrganisationKind,
 )

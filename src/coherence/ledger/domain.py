@@ -48,6 +48,16 @@ class EntryType(StrEnum):
     STATEMENT_ISSUED = "statement:issued"
     STATEMENT_WITHDRAWN = "statement:withdrawn"
     STATEMENT_DUE = "statement:due"
+    OBLIGATION_ASSESSED = "obligation:assessed"
+    OBLIGATION_TRIGGERED = "obligation:triggered"
+    OBLIGATION_WITHDRAWN = "obligation:withdrawn"
+    OBLIGATION_RESCHEDULED = "obligation:rescheduled"
+    OBLIGATION_WARNED = "obligation:warned"
+    OBLIGATION_MISSED = "obligation:missed"
+    REPORT_DRAFTED = "report:drafted"
+    REPORT_EDITED = "report:edited"
+    REPORT_REVIEWED = "report:reviewed"
+    REPORT_SUBMITTED = "report:submitted"
     TOKEN_CREATED = "token:created"
     TOKEN_REVOKED = "token:revoked"
     PASSWORD_SET = "access:password_set"
@@ -58,6 +68,10 @@ class EntryType(StrEnum):
     FIELDS_REDACTED = "access:redacted"
     INCIDENT_LABELLED = "incident:labelled"
     RETENTION_PURGED = "retention:purged"
+    AGREEMENTS_LOADED = "agreements:loaded"
+    SHARE_OVERRIDDEN = "share:overridden"
+    SHARE_SENT = "share:sent"
+    PERIOD_SET = "incident:period_set"
 
 
 ENTRY_TYPE_DESCRIPTIONS: dict[EntryType, str] = {
@@ -95,6 +109,16 @@ ENTRY_TYPE_DESCRIPTIONS: dict[EntryType, str] = {
     EntryType.STATEMENT_ISSUED: "A statement went to an audience, from a named template version.",
     EntryType.STATEMENT_WITHDRAWN: "An issued statement was withdrawn (a CAP Cancel), and why.",
     EntryType.STATEMENT_DUE: "An audience's next update fell due, or is overdue; who was told.",
+    EntryType.OBLIGATION_ASSESSED: "Triage answers deciding regulatory obligations were recorded.",
+    EntryType.OBLIGATION_TRIGGERED: "A regulatory obligation applies; its report clocks started.",
+    EntryType.OBLIGATION_WITHDRAWN: "An obligation ceased to apply; clocks of unsent reports stop.",
+    EntryType.OBLIGATION_RESCHEDULED: "A report's deadline moved (awareness or an earlier report).",
+    EntryType.OBLIGATION_WARNED: "A report's deadline is near; commander and liaison were told.",
+    EntryType.OBLIGATION_MISSED: "A report's deadline passed unmet; the escalation was paged.",
+    EntryType.REPORT_DRAFTED: "A regulatory report was drafted, pre-filled from the incident.",
+    EntryType.REPORT_EDITED: "Fields of a report draft changed; the payload names them only.",
+    EntryType.REPORT_REVIEWED: "Someone other than its authors reviewed a report draft.",
+    EntryType.REPORT_SUBMITTED: "A report was marked submitted, with the SHA-256 of what was sent.",
     EntryType.TOKEN_CREATED: "An API token was issued to a person.",
     EntryType.TOKEN_REVOKED: "An API token was revoked.",
     EntryType.PASSWORD_SET: "A dashboard password was set or cleared (the password is never kept).",
@@ -104,6 +128,10 @@ ENTRY_TYPE_DESCRIPTIONS: dict[EntryType, str] = {
     EntryType.BREAK_GLASS_ENDED: "Break-glass access was given up before it expired.",
     EntryType.FIELDS_REDACTED: "A read returned fields redacted for a reader not entitled to them.",
     EntryType.INCIDENT_LABELLED: "The incident's TLP label or its named recipients changed.",
+    EntryType.AGREEMENTS_LOADED: "Partner agreements were loaded: which were new, which changed.",
+    EntryType.SHARE_OVERRIDDEN: "An approver let a share the export guard blocked go, and why.",
+    EntryType.SHARE_SENT: "A partner was sent a package, STIX bundle or TAXII page, with its hash.",
+    EntryType.PERIOD_SET: "Joint objectives were set for an operational period (ICS 202).",
     EntryType.RETENTION_PURGED: "Retention purged content past its period; leaf hashes were kept.",
 }
 

@@ -20,6 +20,8 @@ class TimerKind(StrEnum):
     ACK_ESCALATION = "incident.ack_escalation"
     TASK_DUE = "task.due"
     STATEMENT_DUE = "statement.due"
+    OBLIGATION_WARN = "obligation.warn"
+    OBLIGATION_DUE = "obligation.due"
 
 
 class TimerStatus(StrEnum):

@@ -22,6 +22,7 @@ from coherence.errors import CoherenceError
 from coherence.incidents import service as incidents_service
 from coherence.incidents import views
 from coherence.incidents.domain import METRIC_DESCRIPTIONS, REOPENABLE, Status, TaskStatus
+from coherence.obligations import views as obligation_views
 from coherence.web import filters
 
 HERE = Path(__file__).parent
@@ -128,6 +129,9 @@ def render_incident(
         "timeline": redact_timeline(caller, views.timeline(session, incident.id)),
         "plan": plan,
         "statements": statements_service.statements_for_incident(session, incident.id),
+        "obligation_clocks": obligation_views.running_clocks(
+            session, now=clock.now(), incident_id=incident.id, include_done=True
+        ),
         "failed_pages": [
             m
             for m in comms_service.messages_for_incident(session, incident.id)

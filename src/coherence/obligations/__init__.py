@@ -1,0 +1,1 @@
+"""Regulatory obligations: which regimes an incident triggers, their clocks and their reports."""
