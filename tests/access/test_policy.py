@@ -81,6 +81,17 @@ def test_after_closure_everything_is_read_only_except_for_after_action_reviewers
     assert decide(RESPONDER, Action.RECORD, closed)
 
 
+def test_regulatory_reports_are_signed_off_by_command_or_liaison_even_after_closure() -> None:
+    liaison = facts(held_roles=frozenset({IcsRole.LIAISON_OFFICER}))
+    assert decide(RESPONDER, Action.REPORT, liaison)
+    refused = decide(RESPONDER, Action.REPORT, facts(held_roles=frozenset({IcsRole.SCRIBE})))
+    assert not refused
+    assert "liaison officer" in refused.reason
+    reviewer = replace(RESPONDER, clearances=frozenset({AFTER_ACTION_REVIEW}))
+    assert decide(reviewer, Action.REPORT, facts(phase=Status.CLOSED))
+    assert not decide(RESPONDER, Action.REPORT, replace(liaison, phase=Status.CLOSED))
+
+
 def test_a_partner_sees_only_what_its_agreement_allows_up_to_its_ceiling() -> None:
     assert not decide(PARTNER, Action.READ, ACTIVE)
     grant = SharingGrant(ceiling=Tlp.GREEN, categories=frozenset({DataCategory.OPERATIONAL}))
@@ -206,7 +217,7 @@ def test_no_write_without_sight_except_taking_the_glass(
     if decision and action is not Action.BREAK_GLASS:
         assert decide(subject, Action.READ, incident)
     if decision and action in WRITES and incident.phase is Status.CLOSED:
-        assert action in (Action.RECORD, Action.REOPEN)
+        assert action in (Action.RECORD, Action.REOPEN, Action.REPORT)
     hidden = incident.tlp is Tlp.RED and subject.person not in incident.named_recipients
     if hidden and not incident.break_glass and action is not Action.BREAK_GLASS:
         assert not decision

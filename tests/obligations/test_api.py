@@ -97,10 +97,10 @@ def test_a_scribe_records_and_drafts_the_commander_signs_off_an_observer_reads(
     assert values["cross_border"] == "not yet assessed"
     assert client.post(f"{base}/reports/{EARLY}", json={}, headers=scribe).status_code == 409
 
-    # Review and submission are the commander's, not the scribe's: the policy says why.
+    # Review and submission are the commander's or liaison's, not the scribe's: the policy says why.
     refused = client.post(f"{base}/reports/{EARLY}/review", headers=scribe)
     assert refused.status_code == 403
-    assert "incident commander" in refused.json()["message"]
+    assert "commander or the liaison officer" in refused.json()["message"]
     incomplete = client.post(f"{base}/reports/{EARLY}/review", headers=commander)
     assert incomplete.status_code == 422
     assert incomplete.json()["field"] == "fields.suspected_malicious"

@@ -116,6 +116,7 @@ FACILITY_EQUIVALENT: dict[Action, Action] = {
     Action.CLOSE: Action.MANAGE_FACILITY,
     Action.REOPEN: Action.MANAGE_FACILITY,
     Action.COMMUNICATE: Action.MANAGE_FACILITY,
+    Action.REPORT: Action.MANAGE_FACILITY,
     Action.BREAK_GLASS: Action.MANAGE_FACILITY,
 }
 

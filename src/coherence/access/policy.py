@@ -39,6 +39,7 @@ class Action(StrEnum):
     CLOSE = "close"
     REOPEN = "reopen"
     COMMUNICATE = "communicate"
+    REPORT = "report"
     BREAK_GLASS = "break_glass"
 
     @property
@@ -55,6 +56,7 @@ INCIDENT_ACTIONS = frozenset(
         Action.CLOSE,
         Action.REOPEN,
         Action.COMMUNICATE,
+        Action.REPORT,
         Action.BREAK_GLASS,
     }
 )
@@ -152,6 +154,7 @@ _FACILITY_RULES: dict[Action, tuple[frozenset[AccessRole], bool, str]] = {
 }
 _REVIEW_ROLES = frozenset({IcsRole.INCIDENT_COMMANDER, IcsRole.PLANNING})
 _COMMUNICATORS = frozenset({IcsRole.INCIDENT_COMMANDER, IcsRole.PUBLIC_INFORMATION_OFFICER})
+_REPORTERS = frozenset({IcsRole.INCIDENT_COMMANDER, IcsRole.LIAISON_OFFICER})
 
 
 def decide(subject: Subject, action: Action, facts: IncidentFacts | None = None) -> Decision:
@@ -292,6 +295,10 @@ def _write_rule(
         if IcsRole.INCIDENT_COMMANDER in held or admin:
             return True, "allowed"
         return False, "only the incident commander closes an incident"
+    if action is Action.REPORT:
+        if held & _REPORTERS or admin:
+            return True, "allowed"
+        return False, "regulatory reports are signed off by the commander or the liaison officer"
     if held & _COMMUNICATORS or admin:
         return True, "allowed"
     return False, "statements are issued by the public information officer or the commander"
@@ -299,7 +306,8 @@ def _write_rule(
 
 def _after_closure_rule(subject: Subject, action: Action, facts: IncidentFacts) -> tuple[bool, str]:
     reviewer = AFTER_ACTION_REVIEW in subject.clearances or bool(facts.held_roles & _REVIEW_ROLES)
-    if action in (Action.RECORD, Action.REOPEN) and reviewer:
+    # Reports fall due after closure too (NIS2's final report a month after the notification).
+    if action in (Action.RECORD, Action.REOPEN, Action.REPORT) and reviewer:
         return True, "allowed as an after-action reviewer"
     return False, "the incident is closed: it is read-only except for after-action reviewers"
 

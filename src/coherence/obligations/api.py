@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from coherence.access.api import Caller, ListsIncidents, Reads, ReadsFacility, Records, Reopens
+from coherence.access.api import Caller, ListsIncidents, Reads, ReadsFacility, Records, Reports
 from coherence.access.domain import DataCategory
 from coherence.access.policy import Action
 from coherence.access.redaction import Redactions, placeholder
@@ -28,10 +28,6 @@ from coherence.obligations.schemas import (
 )
 
 router = APIRouter(prefix="/api/v1", tags=["obligations"], responses=ERROR_RESPONSES)
-# Reviewing and submitting a report is the incident commander's, as `command` is; but a final
-# report falls due weeks later, usually after closure, and `reopen` is the action whose rule is
-# exactly that: the commander (or an administrator) while open, after-action reviewers after.
-SignsOff = Reopens
 KEY = "Report key OBLIGATION.REPORT, e.g. eu-nis2.early-warning."
 
 
@@ -147,7 +143,7 @@ def edit_report(ref: str, key: str, body: ReportEdit, caller: Records) -> Report
 @router.post(
     "/incidents/{ref}/reports/{key}/review", response_model=ReportRead, summary="Review a report"
 )
-def review_report(ref: str, key: str, caller: SignsOff) -> ReportRead:
+def review_report(ref: str, key: str, caller: Reports) -> ReportRead:
     """Record your review of a complete draft; you may not review what you drafted or edited."""
     found, report = reports.review(
         caller.session, clock=caller.clock, ref=ref, key=key, actor=caller.person.key
@@ -161,7 +157,7 @@ def review_report(ref: str, key: str, caller: SignsOff) -> ReportRead:
     summary="Mark a report submitted",
 )
 def submit_report(
-    ref: str, key: str, body: SubmitRequest, caller: SignsOff, obligations: ObligationsDep
+    ref: str, key: str, body: SubmitRequest, caller: Reports, obligations: ObligationsDep
 ) -> ReportRead:
     """Mark a reviewed report sent: its SHA-256 (of ``content``, or of its JSON) is kept, its
     clock stops, and deadlines counted from it move."""
