@@ -19,6 +19,7 @@ from coherence.clock import Clock, SystemClock
 from coherence.comms.api import router as comms_router
 from coherence.comms.channels import Channel
 from coherence.comms.config import make_dispatcher
+from coherence.containment.api import router as containment_router
 from coherence.db import ensure_migrated, make_engine, make_session_factory
 from coherence.detection.api import router as detection_router
 from coherence.detection.mqtt import MqttStats, run_mqtt_intake
@@ -35,6 +36,7 @@ from coherence.obligations.api import router as obligations_router
 from coherence.partners.api import router as partners_router
 from coherence.partners.taxii import router as taxii_router
 from coherence.playbooks.api import router as playbooks_router
+from coherence.recovery.api import router as recovery_router
 from coherence.settings import Settings
 from coherence.web.routes import mount_web
 from coherence.workers import EmbeddedWorkers
@@ -144,6 +146,8 @@ def create_app(
         evidence_router,
         partners_router,
         obligations_router,
+        containment_router,
+        recovery_router,
     ):
         app.include_router(router)
     app.include_router(taxii_router)

@@ -20,6 +20,7 @@ from coherence.catalog.cli import app as facility_app
 from coherence.catalog.domain import IcsRole
 from coherence.comms import statements_service
 from coherence.comms.cli import app as statement_app
+from coherence.containment.cli import app as change_app
 from coherence.db import make_engine, make_session_factory
 from coherence.detection.cli import app as telemetry_app
 from coherence.detection.simulation import parse_fault
@@ -38,6 +39,8 @@ from coherence.partners.package_cli import app as package_app
 from coherence.partners.stix_cli import app as stix_app
 from coherence.playbooks import service as playbooks_service
 from coherence.playbooks.cli import app as playbook_app
+from coherence.recovery import supply_service
+from coherence.recovery.cli import app as recovery_app
 
 app = typer.Typer(
     help="Coherence: emergency response for critical quantum infrastructure.",
@@ -68,6 +71,8 @@ app.add_typer(unified_app, name="unified")
 app.add_typer(package_app, name="package")
 app.add_typer(stix_app, name="stix")
 app.add_typer(obligation_app, name="obligation")
+app.add_typer(change_app, name="change")
+app.add_typer(recovery_app, name="recovery")
 
 TOKEN_PATTERN = re.compile(r"coh_[A-Za-z0-9_\-]+")
 
@@ -173,6 +178,18 @@ def init(
         console.out.print(
             f"agreements {path.name}: created {len(loaded.created)}, "
             f"updated {len(loaded.updated)}, unchanged {len(loaded.unchanged)}"
+        )
+        supply = _sample_file("supply.yaml")
+        with console.session() as session:
+            stocked = supply_service.load_supply(
+                session,
+                clock=console.clock(),
+                data=load_yaml_file(supply),
+                actor="coherence-init",
+                source=supply.name,
+            )
+        console.out.print(
+            f"supply {supply.name}: {stocked.spares} spares, {stocked.contracts} contracts"
         )
         _issue_sample_token()
 

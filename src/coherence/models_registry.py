@@ -8,6 +8,7 @@ CAPABILITIES_WITH_TABLES = (
     "access",
     "catalog",
     "comms",
+    "containment",
     "detection",
     "evidence",
     "incidents",
@@ -15,6 +16,7 @@ CAPABILITIES_WITH_TABLES = (
     "obligations",
     "partners",
     "playbooks",
+    "recovery",
     "timers",
 )
 

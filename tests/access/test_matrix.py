@@ -36,6 +36,7 @@ ROUTER_MODULES = (
     "coherence.access.api",
     "coherence.catalog.api",
     "coherence.comms.api",
+    "coherence.containment.api",
     "coherence.detection.api",
     "coherence.evidence.api",
     "coherence.incidents.api",
@@ -44,6 +45,7 @@ ROUTER_MODULES = (
     "coherence.partners.api",
     "coherence.partners.taxii",
     "coherence.playbooks.api",
+    "coherence.recovery.api",
     "coherence.web.routes",
     "coherence.web.auth",
     "coherence.web.acks",
@@ -63,7 +65,7 @@ PERSONAS = {
 }
 PHASES = [Status.DETECTED, Status.CONTAINED, Status.RESOLVED, Status.CLOSED]
 WARM_UP = {"asset": "fridge-1", "playbook": "dilution-refrigerator-warm-up"}
-INCIDENT_PARAMS = {"ref", "task_id", "statement_id", "item_id"}
+INCIDENT_PARAMS = {"ref", "task_id", "statement_id", "item_id", "change_id"}
 FIXED_PARAMS = {
     "key": "fridge-1",
     "rotation": "sc-lab-ops",
@@ -171,6 +173,7 @@ class World:
         )
         assert item.status_code == 201, item.text
         task = api.get(f"/api/v1/incidents/{ref}/tasks").json()[0]["id"]
+        change = api.get(f"/api/v1/incidents/{ref}/changes").json()[0]["id"]
         path = [Status.ACKNOWLEDGED, Status.CONTAINED, Status.RECOVERING, Status.RESOLVED]
         path += [Status.CLOSED]
         for step in path[: path.index(phase) + 1] if phase in path else []:
@@ -188,6 +191,7 @@ class World:
             "task_id": str(task),
             "statement_id": str(statement.json()["id"]),
             "item_id": str(item.json()["id"]),
+            "change_id": str(change),
         }
 
     def repair(self, phase: Status) -> None:

@@ -13,6 +13,7 @@ from coherence.clock import ManualClock
 from coherence.comms.models import OutboxMessage
 from coherence.db import session_scope
 from coherence.errors import Conflict, NotFound, ValidationFailed
+from coherence.incidents import records as incident_records
 from coherence.incidents import service, views
 from coherence.incidents.domain import Kind, Status, TaskStatus
 from coherence.incidents.schemas import IncidentCreate
@@ -169,14 +170,14 @@ def test_the_full_lifecycle_with_notes_decisions_and_roles(
             person_key="amara-osei",
             actor="jonas-veldhuis",
         )
-        service.add_note(
+        incident_records.add_note(
             session,
             clock=clock,
             ref=incident_id,
             text="MXC at 80 mK and rising",
             actor="priya-raman",
         )
-        service.record_decision(
+        incident_records.record_decision(
             session,
             clock=clock,
             ref=incident_id,

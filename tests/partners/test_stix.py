@@ -23,6 +23,7 @@ from coherence.cli import app as cli_app
 from coherence.db import session_scope
 from coherence.detection import service as detection_service
 from coherence.documents import load_yaml_file
+from coherence.incidents import records as incident_records
 from coherence.incidents import service as incidents_service
 from coherence.incidents.domain import reference
 from coherence.incidents.schemas import IncidentCreate
@@ -279,7 +280,7 @@ def open_cyber_incidents(factory: sessionmaker[Session], clock: ManualClock) -> 
         )
         assert detected.incident_id is not None
         harbour = detected.incident_id
-        incidents_service.add_note(
+        incident_records.add_note(
             session,
             clock=clock,
             ref=harbour,
@@ -295,10 +296,10 @@ def open_cyber_incidents(factory: sessionmaker[Session], clock: ManualClock) -> 
 
         cyber = {"playbook": "control-network-intrusion"}
         campus = open_one("sc-ot-network", **cyber)
-        incidents_service.add_note(
+        incident_records.add_note(
             session, clock=clock, ref=campus, text="IOC: ipv4-addr 203.0.113.9", actor="x"
         )
-        incidents_service.add_note(
+        incident_records.add_note(
             session,
             clock=clock,
             ref=campus,
@@ -307,7 +308,7 @@ def open_cyber_incidents(factory: sessionmaker[Session], clock: ManualClock) -> 
             category=DataCategory.PERSONAL,
         )
         compressor = open_one("compressor-1", tlp=Tlp.GREEN, **cyber)
-        incidents_service.add_note(
+        incident_records.add_note(
             session, clock=clock, ref=compressor, text="IOC: ipv4-addr 203.0.113.9", actor="x"
         )
         compressor_amber = open_one("compressor-2", **cyber)

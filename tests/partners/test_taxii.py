@@ -25,7 +25,7 @@ from coherence.access import service as access_service
 from coherence.access.domain import Tlp
 from coherence.app import create_app
 from coherence.db import session_scope
-from coherence.incidents import service as incidents_service
+from coherence.incidents import records as incident_records
 from coherence.ledger.models import LedgerEntry
 from coherence.partners import stix
 from coherence.partners.taxii import TAXII_MEDIA_TYPE, collection_id
@@ -255,7 +255,7 @@ def test_expired_and_out_of_scope_agreements_share_nothing(live: Live) -> None:
     assert incidents_in(pull(compressors)) == {live.cyber.compressor}
     assert_valid(as_bundle(pull(compressors)), Tlp.GREEN)
     with session_scope(live.factory) as session:
-        incidents_service.label(
+        incident_records.label(
             session,
             clock=live.clock,
             ref=live.cyber.compressor,
@@ -338,7 +338,7 @@ def test_pages_filters_and_new_objects(live: Live) -> None:
     last = live.get("keyline-noc", path).headers["X-TAXII-Date-Added-Last"]
     live.clock.advance(timedelta(minutes=5))
     with session_scope(live.factory) as session:
-        incidents_service.add_note(
+        incident_records.add_note(
             session,
             clock=live.clock,
             ref=live.cyber.harbour,

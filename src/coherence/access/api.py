@@ -20,6 +20,7 @@ from coherence.access.redaction import Redactions, placeholder, redact_payload
 from coherence.catalog.models import Person
 from coherence.clock import Clock
 from coherence.comms.models import Statement
+from coherence.containment.models import ChangeRecord
 from coherence.db import session_scope
 from coherence.errors import NotFound, ValidationFailed
 from coherence.evidence.models import EvidenceItem
@@ -174,6 +175,13 @@ def _incident_of_evidence(session: Session, raw: str) -> tuple[Incident | None, 
     return incident, Tlp(item.tlp)
 
 
+def _incident_of_change(session: Session, raw: str) -> tuple[Incident | None, Tlp | None]:
+    change = session.get(ChangeRecord, _path_int(raw, "change_id"))
+    if change is None:
+        raise NotFound(f"no change record {raw}", field="change_id")
+    return incident_service.get_or_raise(session, change.incident_id), None
+
+
 def _path_int(raw: str, name: str) -> int:
     if not raw.isdigit() or len(raw) > 12:
         raise ValidationFailed(f"{name} must be a whole number", field=name)
@@ -186,6 +194,7 @@ RESOLVERS: dict[str, Callable[[Session, str], tuple[Incident | None, Tlp | None]
     "task_id": _incident_of_task,
     "statement_id": _incident_of_statement,
     "item_id": _incident_of_evidence,
+    "change_id": _incident_of_change,
 }
 
 

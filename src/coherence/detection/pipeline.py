@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import defaultdict, deque
 from collections.abc import Sequence
@@ -17,10 +18,14 @@ from coherence.detection.domain import Change, Detector, FlapGuard, base_asset
 from coherence.detection.rules import compile_rules, default_category
 from coherence.detection.samples import AlertStatus, ExternalAlert, Rejection, Sample
 from coherence.detection.service import Outcome, SignalEvent, apply_event
+from coherence.errors import CoherenceError
 from coherence.evidence.store import ContentStore
 from coherence.ledger.domain import canonical_json
 from coherence.playbooks import service as playbooks_service
+from coherence.recovery import supply_service as recovery_supply
+from coherence.recovery import verification as recovery_verification
 
+log = logging.getLogger(__name__)
 REFRESH_SECONDS = 5.0
 # An unknown asset forces a reload of the catalog, but not more often than this.
 FORCED_REFRESH_SECONDS = 1.0
@@ -65,6 +70,8 @@ class Pipeline:
         self._refreshed_at = -1e18
         self._recent: dict[str, deque[Sample]] = defaultdict(deque)
         self._flaps = FlapGuard()
+        # Series a recovery step under way is waiting on: their readings judge its gates.
+        self._watched: frozenset[tuple[str, str]] = frozenset()
 
     def ingest(
         self,
@@ -98,9 +105,26 @@ class Pipeline:
                 if sample.timestamp - recent[0].timestamp > horizon:
                     _forget_before(recent, sample.timestamp - horizon)
                 report.accepted += 1
+            watched = self._watched
+        if watched:
+            self._feed_recovery([s for s in samples if (s.asset, s.metric) in watched])
         self._apply(changes, report)
         report.rejected.sort(key=lambda r: r.index)
         return report
+
+    def _feed_recovery(self, samples: Sequence[Sample]) -> None:
+        """Keep the latest reading of each watched series for recovery's verification gates."""
+        if not samples:
+            return
+        try:
+            with session_scope(self._factory) as session:
+                recovery_supply.record_readings(session, clock=self._clock, samples=samples)
+                recovery_verification.judge_verifying(
+                    session, clock=self._clock, assets={s.asset for s in samples}
+                )
+        except CoherenceError:
+            # Accepted telemetry must never be refused because a recovery reading was not kept.
+            log.warning("recovery readings not kept", exc_info=True)
 
     def ingest_alerts(self, alerts: Sequence[ExternalAlert]) -> IngestReport:
         """Turn alerts from other systems into signals on the same de-duplication keys."""
@@ -216,6 +240,7 @@ class Pipeline:
             return
         with session_scope(self._factory) as session:
             assets = {a.key: (a.kind, a.site.key) for a in catalog_service.list_assets(session)}
+            watched = recovery_supply.watched_series(session)
             latest = playbooks_service.list_latest(session)
             version = tuple((row.key, row.version) for row in latest)
             documents = (
@@ -225,6 +250,7 @@ class Pipeline:
             )
         with self._lock:
             self._assets = assets
+            self._watched = watched
             self._refreshed_at = now
             if documents is not None:
                 self._detector = self._detector.with_rules(compile_rules(documents))

@@ -16,6 +16,7 @@ from coherence.access.api import (
 )
 from coherence.access.policy import Action
 from coherence.http import ERROR_RESPONSES, ClockDep, SessionDep
+from coherence.incidents import records as incident_records
 from coherence.incidents import service, views
 from coherence.incidents.domain import Kind, Status
 from coherence.incidents.schemas import (
@@ -124,7 +125,7 @@ def add_note(
     ref: str, body: NoteCreate, session: SessionDep, clock: ClockDep, caller: Records
 ) -> list[TimelineEntry]:
     """Add a note to the timeline; returns the timeline."""
-    incident = service.add_note(
+    incident = incident_records.add_note(
         session,
         clock=clock,
         ref=ref,
@@ -145,7 +146,7 @@ def record_decision(
     ref: str, body: DecisionCreate, session: SessionDep, clock: ClockDep, caller: Records
 ) -> list[TimelineEntry]:
     """Record a decision with its rationale and who took it; returns the timeline."""
-    incident = service.record_decision(
+    incident = incident_records.record_decision(
         session,
         clock=clock,
         ref=ref,
@@ -188,7 +189,7 @@ def label(
     """Label the incident TLP:CLEAR, GREEN, AMBER, AMBER+STRICT or RED. RED limits it to the
     named recipients (the caller and current role holders included); partners never see
     AMBER+STRICT or anything above their agreement's ceiling."""
-    incident = service.label(
+    incident = incident_records.label(
         session,
         clock=clock,
         ref=ref,

@@ -13,6 +13,7 @@ from coherence import console
 from coherence.access.domain import DataCategory, Tlp
 from coherence.catalog.domain import IcsRole
 from coherence.errors import ValidationFailed
+from coherence.incidents import records as incident_records
 from coherence.incidents import service, views
 from coherence.incidents.domain import OPEN_STATUSES, Kind, Status, TaskStatus
 from coherence.incidents.models import Incident
@@ -255,7 +256,7 @@ def label(
 ) -> None:
     """Set the incident's TLP label; RED limits it to the named recipients."""
     _apply(
-        lambda session: service.label(
+        lambda session: incident_records.label(
             session,
             clock=console.clock(),
             ref=ref,
@@ -280,7 +281,7 @@ def note(
     """Add a note to the incident timeline."""
     console.validated_text(text, "text")
     with console.session() as session:
-        incident = service.add_note(
+        incident = incident_records.add_note(
             session,
             clock=console.clock(),
             ref=ref,
@@ -304,7 +305,7 @@ def decide(
     console.validated_text(decision, "decision")
     console.validated_text(rationale, "rationale")
     with console.session() as session:
-        incident = service.record_decision(
+        incident = incident_records.record_decision(
             session,
             clock=console.clock(),
             ref=ref,

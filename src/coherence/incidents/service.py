@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy.orm import Session
 
-from coherence.access.domain import DataCategory, Tlp
+from coherence.access.domain import Tlp
 from coherence.catalog import service as catalog_service
 from coherence.catalog.domain import INCIDENT_STAFFING, IcsRole
 from coherence.catalog.models import Person, Site
 from coherence.clock import Clock
-from coherence.errors import NotFound, ValidationFailed
+from coherence.errors import Conflict, NotFound, ValidationFailed
 from coherence.incidents import domain, escalation, repository
 from coherence.incidents.domain import Status, TaskStatus
 from coherence.incidents.models import Incident, RoleAssignment, Task
@@ -100,7 +99,7 @@ def open_incident(
         clock=clock,
         entry_type=EntryType.INCIDENT_OPENED,
         actor=actor,
-        subject=_subject(incident),
+        subject=subject_of(incident),
         incident_id=incident.id,
         payload={
             "title": incident.title,
@@ -119,6 +118,12 @@ def open_incident(
         },
     )
     escalation.page_on_open(session, clock, incident, playbook, actor=actor)
+    if playbook is not None and playbook.procedures:
+        from coherence.containment import service as containment_service
+
+        containment_service.instantiate(
+            session, clock=clock, incident=incident, playbook=playbook, actor=actor
+        )
     return incident
 
 
@@ -200,7 +205,7 @@ def _instantiate_tasks(
             )
 
 
-def _subject(incident: Incident) -> str:
+def subject_of(incident: Incident) -> str:
     return f"incident:{incident.id}"
 
 
@@ -215,40 +220,6 @@ def get_or_raise(session: Session, ref: str | int, *, for_update: bool = False) 
     incident = repository.get(session, incident_id, for_update=for_update) if incident_id else None
     if incident is None:
         raise NotFound(f"no incident {ref!r}; see `coherence incident list`", field="incident")
-    return incident
-
-
-def label(
-    session: Session,
-    *,
-    clock: Clock,
-    ref: str | int,
-    tlp: Tlp,
-    recipients: Sequence[str],
-    actor: str,
-) -> Incident:
-    """Set the incident's TLP label; under RED, the caller and role holders are always named."""
-    incident = get_or_raise(session, ref, for_update=True)
-    named = {
-        catalog_service.get_person_or_raise(session, key, field="recipients").key
-        for key in recipients
-    }
-    if tlp is Tlp.RED:
-        named |= {r.person.key for r in incident.roles}
-        if catalog_service.get_person(session, actor) is not None:
-            named.add(actor)
-    was = {"tlp": incident.tlp, "recipients": list(incident.tlp_recipients or [])}
-    incident.tlp, incident.tlp_recipients = tlp.value, sorted(named)
-    incident.updated_at = clock.now()
-    ledger_service.append(
-        session,
-        clock=clock,
-        entry_type=EntryType.INCIDENT_LABELLED,
-        actor=actor,
-        subject=_subject(incident),
-        incident_id=incident.id,
-        payload={"tlp": tlp.value, "recipients": incident.tlp_recipients, "was": was},
-    )
     return incident
 
 
@@ -292,6 +263,12 @@ def transition(
                 f"closing: {listed}",
                 field="status",
             )
+    if target == Status.CONTAINED:
+        from coherence.containment import service as containment_service
+
+        refusal = containment_service.containment_refusal(session, incident.id)
+        if refusal:
+            raise Conflict(refusal, field="status")
     now = clock.now()
     incident.status = target.value
     stamp = domain.stamp_to_set(
@@ -314,7 +291,7 @@ def transition(
         clock=clock,
         entry_type=entry_type,
         actor=actor,
-        subject=_subject(incident),
+        subject=subject_of(incident),
         incident_id=incident.id,
         payload={"from": current.value, "to": target.value, "note": note}
         | ({"via": via} if via else {}),
@@ -337,64 +314,9 @@ def reopen(session: Session, *, clock: Clock, ref: str | int, reason: str, actor
         clock=clock,
         entry_type=EntryType.INCIDENT_REOPENED,
         actor=actor,
-        subject=_subject(incident),
+        subject=subject_of(incident),
         incident_id=incident.id,
         payload={"from": current.value, "to": Status.ACKNOWLEDGED.value, "reason": reason},
-    )
-    return incident
-
-
-def add_note(
-    session: Session,
-    *,
-    clock: Clock,
-    ref: str | int,
-    text: str,
-    actor: str,
-    category: DataCategory = DataCategory.OPERATIONAL,
-) -> Incident:
-    """Add a note to the incident's timeline, labelled with what its text holds."""
-    incident = get_or_raise(session, ref)
-    ledger_service.append(
-        session,
-        clock=clock,
-        entry_type=EntryType.INCIDENT_NOTE_ADDED,
-        actor=actor,
-        subject=_subject(incident),
-        incident_id=incident.id,
-        payload=_labelled({"text": text}, category),
-    )
-    return incident
-
-
-def record_decision(
-    session: Session,
-    *,
-    clock: Clock,
-    ref: str | int,
-    decision: str,
-    rationale: str,
-    decided_by: str | None,
-    category: DataCategory = DataCategory.OPERATIONAL,
-    actor: str,
-) -> Incident:
-    """Record a decision with its rationale and the person who took it."""
-    incident = get_or_raise(session, ref)
-    if decided_by is None and catalog_service.get_person(session, actor) is None:
-        raise ValidationFailed(
-            "say who took the decision: decided_by (CLI: --by PERSON)", field="decided_by"
-        )
-    decider = catalog_service.get_person_or_raise(session, decided_by or actor, field="decided_by")
-    ledger_service.append(
-        session,
-        clock=clock,
-        entry_type=EntryType.DECISION_RECORDED,
-        actor=actor,
-        subject=_subject(incident),
-        incident_id=incident.id,
-        payload=_labelled(
-            {"decision": decision, "rationale": rationale, "decided_by": decider.key}, category
-        ),
     )
     return incident
 
@@ -426,7 +348,7 @@ def assign_role(
         clock=clock,
         entry_type=EntryType.ROLE_ASSIGNED,
         actor=actor,
-        subject=_subject(incident),
+        subject=subject_of(incident),
         incident_id=incident.id,
         payload={"role": role.value, "person": person.key, "previous": previous},
     )
@@ -522,7 +444,7 @@ def raise_severity(
         clock=clock,
         entry_type=EntryType.INCIDENT_RECLASSIFIED,
         actor=actor,
-        subject=_subject(incident),
+        subject=subject_of(incident),
         incident_id=incident.id,
         payload={
             "from": previous,
@@ -545,10 +467,3 @@ def find_open(session: Session, *, asset: str, playbook: str | None) -> int | No
     """Return the id of the newest open incident on ``asset`` run from ``playbook``."""
     incident = repository.open_for(session, asset_key=asset, playbook=playbook)
     return incident.id if incident else None
-
-
-def _labelled(payload: dict[str, Any], category: DataCategory) -> dict[str, Any]:
-    """Add the data category to a payload unless it is plain operational data."""
-    if category is DataCategory.OPERATIONAL:
-        return payload
-    return {**payload, "category": category.value}

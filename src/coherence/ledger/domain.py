@@ -72,6 +72,22 @@ class EntryType(StrEnum):
     SHARE_OVERRIDDEN = "share:overridden"
     SHARE_SENT = "share:sent"
     PERIOD_SET = "incident:period_set"
+    CHANGE_PROPOSED = "change:proposed"
+    CHANGE_APPROVED = "change:approved"
+    CHANGE_PRECONDITION_CHECKED = "change:precondition_checked"
+    CHANGE_EXECUTED = "change:executed"
+    CHANGE_VERIFIED = "change:verified"
+    CHANGE_ROLLED_BACK = "change:rolled_back"
+    CHANGE_CANCELLED = "change:cancelled"
+    CONTAINMENT_OVERRIDDEN = "containment:overridden"
+    RECOVERY_PLANNED = "recovery:planned"
+    RECOVERY_STEP_STARTED = "recovery:step_started"
+    RECOVERY_GATE_CHECKED = "recovery:gate_checked"
+    RECOVERY_STEP_DONE = "recovery:step_done"
+    RECOVERY_ROLLED_BACK = "recovery:rolled_back"
+    RECOVERY_PAUSED = "recovery:paused"
+    RECOVERY_RESUMED = "recovery:resumed"
+    SUPPLY_LOADED = "supply:loaded"
 
 
 ENTRY_TYPE_DESCRIPTIONS: dict[EntryType, str] = {
@@ -132,6 +148,22 @@ ENTRY_TYPE_DESCRIPTIONS: dict[EntryType, str] = {
     EntryType.SHARE_OVERRIDDEN: "An approver let a share the export guard blocked go, and why.",
     EntryType.SHARE_SENT: "A partner was sent a package, STIX bundle or TAXII page, with its hash.",
     EntryType.PERIOD_SET: "Joint objectives were set for an operational period (ICS 202).",
+    EntryType.CHANGE_PROPOSED: "A containment change was proposed, from a playbook or ad hoc.",
+    EntryType.CHANGE_APPROVED: "Someone other than the proposer approved a containment change.",
+    EntryType.CHANGE_PRECONDITION_CHECKED: "A containment precondition was checked as met.",
+    EntryType.CHANGE_EXECUTED: "A containment change was carried out.",
+    EntryType.CHANGE_VERIFIED: "A containment change was verified to have had its effect, and how.",
+    EntryType.CHANGE_ROLLED_BACK: "An executed containment change was rolled back, and why.",
+    EntryType.CHANGE_CANCELLED: "A containment change was cancelled before execution, and why.",
+    EntryType.CONTAINMENT_OVERRIDDEN: "The commander let containment go past unverified changes.",
+    EntryType.RECOVERY_PLANNED: "A restoration plan was made or recomputed; a new version.",
+    EntryType.RECOVERY_STEP_STARTED: "Work began on bringing one asset back.",
+    EntryType.RECOVERY_GATE_CHECKED: "A verification gate was judged, by telemetry or by a person.",
+    EntryType.RECOVERY_STEP_DONE: "An asset passed every verification gate and is back.",
+    EntryType.RECOVERY_ROLLED_BACK: "A failed gate rolled a step back to its last good point.",
+    EntryType.RECOVERY_PAUSED: "A new anomaly paused a branch of the restoration plan.",
+    EntryType.RECOVERY_RESUMED: "A paused branch of the restoration plan was resumed.",
+    EntryType.SUPPLY_LOADED: "Spares and vendor contracts were loaded; payload counts them.",
     EntryType.RETENTION_PURGED: "Retention purged content past its period; leaf hashes were kept.",
 }
 

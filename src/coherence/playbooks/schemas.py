@@ -188,6 +188,26 @@ class StepSpec(StrictDocument):
     requires_change_record: bool = False
 
 
+class ProcedureSpec(StrictDocument):
+    """An isolation procedure; an incident on a matching asset proposes it as a change record."""
+
+    key: Key
+    title: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    what: Text
+    why: Text
+    expected_effect: Text
+    risk: Literal["low", "medium", "high"]
+    rollback_plan: Text
+    safety_critical: bool = Field(
+        False, description="Needs two-person approval before it may be marked executed."
+    )
+    preconditions: list[Text] = Field(default_factory=list, max_length=20)
+    asset_kinds: list[AssetKind] = Field(
+        default_factory=list,
+        description="Kinds of asset it applies to; default: every kind the playbook applies to.",
+    )
+
+
 class PlaybookDocument(StrictDocument):
     """A playbook as written in YAML."""
 
@@ -202,10 +222,11 @@ class PlaybookDocument(StrictDocument):
     triggers: list[Trigger] = Field(default_factory=list)
     notify: list[NotificationRule] = Field(default_factory=list)
     steps: list[StepSpec] = Field(min_length=1)
+    procedures: list[ProcedureSpec] = Field(default_factory=list)
     recovery: str = ""
     references: list[str] = Field(default_factory=list)
 
-    @field_validator("steps", "triggers")
+    @field_validator("steps", "triggers", "procedures")
     @classmethod
     def _unique_keys(cls, items: list[Any]) -> list[Any]:
         keys = [item.key for item in items]
@@ -213,6 +234,17 @@ class PlaybookDocument(StrictDocument):
         if repeated:
             raise ValueError(f"keys must be unique; repeated: {', '.join(repeated)}")
         return items
+
+    @model_validator(mode="after")
+    def _procedures_fit_the_playbook(self) -> PlaybookDocument:
+        for procedure in self.procedures:
+            outside = sorted(k.value for k in procedure.asset_kinds if k not in self.applies_to)
+            if outside:
+                raise ValueError(
+                    f"procedure {procedure.key!r} names asset kinds the playbook does not "
+                    f"apply to: {', '.join(outside)}"
+                )
+        return self
 
 
 class PlaybookSummary(BaseModel):

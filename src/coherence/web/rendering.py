@@ -18,11 +18,15 @@ from coherence.catalog.models import Person
 from coherence.clock import Clock
 from coherence.comms import plans, statements_service
 from coherence.comms import service as comms_service
+from coherence.containment import service as containment_service
+from coherence.containment import views as containment_views
 from coherence.errors import CoherenceError
 from coherence.incidents import service as incidents_service
 from coherence.incidents import views
 from coherence.incidents.domain import METRIC_DESCRIPTIONS, REOPENABLE, Status, TaskStatus
 from coherence.obligations import views as obligation_views
+from coherence.recovery import service as recovery_service
+from coherence.recovery import views as recovery_views
 from coherence.web import filters
 
 HERE = Path(__file__).parent
@@ -124,11 +128,17 @@ def render_incident(
         caller, f"comms-plan:{incident.id}", [c for a in plan.assignments for c in a.contacts]
     )
     may = {action: caller.can(action, incident) for action in PAGE_ACTIONS}
+    recovery = recovery_service.current_plan(session, incident.id)
     context = {
         "incident": detail,
         "timeline": redact_timeline(caller, views.timeline(session, incident.id)),
         "plan": plan,
         "statements": statements_service.statements_for_incident(session, incident.id),
+        "changes": [
+            containment_views.change_read(c)
+            for c in containment_service.changes_for(session, incident.id)
+        ],
+        "recovery": recovery_views.panel(recovery) if recovery is not None else None,
         "obligation_clocks": obligation_views.running_clocks(
             session, now=clock.now(), incident_id=incident.id, include_done=True
         ),

@@ -15,6 +15,7 @@ from coherence.access.policy import Action
 from coherence.comms import service as comms_service
 from coherence.errors import CoherenceError
 from coherence.http import ClockDep, SessionDep
+from coherence.incidents import records as incident_records
 from coherence.incidents import service as incidents_service
 from coherence.incidents import views
 from coherence.incidents.domain import OPEN_STATUSES, Status, reference
@@ -191,7 +192,7 @@ def add_note(
 
     def change() -> int:
         body = parse(NoteCreate, text=text)
-        return incidents_service.add_note(
+        return incident_records.add_note(
             session, clock=clock, ref=ref, text=body.text, actor=caller.person.key
         ).id
 
@@ -215,7 +216,7 @@ def record_decision(
         body = parse(
             DecisionCreate, decision=decision, rationale=rationale, decided_by=decided_by or None
         )
-        return incidents_service.record_decision(
+        return incident_records.record_decision(
             session,
             clock=clock,
             ref=ref,

@@ -1,0 +1,1 @@
+"""Containment: change records for isolation actions, two-person approval and the gate."""

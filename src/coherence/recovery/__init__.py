@@ -1,0 +1,1 @@
+"""Recovery: restoration planning, verification gates, spares and vendor contracts."""
