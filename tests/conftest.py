@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -168,3 +168,19 @@ def client(
     with TestClient(app, raise_server_exceptions=False) as test_client:
         test_client.headers["Authorization"] = f"Bearer {secret}"
         yield test_client
+
+
+@pytest.fixture
+def as_person(
+    factory: sessionmaker[Session], clock: ManualClock
+) -> Callable[[str], dict[str, str]]:
+    """Return a function giving API headers with a fresh token for any sample person."""
+
+    def headers(key: str) -> dict[str, str]:
+        with session_scope(factory) as opened:
+            _row, secret = access_service.create_token(
+                opened, clock=clock, person_key=key, name="test", actor="test"
+            )
+        return {"Authorization": f"Bearer {secret}"}
+
+    return headers

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -21,20 +20,6 @@ from tests.helpers import counts
 
 WARM_UP = {"asset": "fridge-1", "playbook": "dilution-refrigerator-warm-up"}
 Headers = Callable[[str], dict[str, str]]
-
-
-@pytest.fixture
-def as_person(factory: sessionmaker[Session], clock: ManualClock) -> Headers:
-    """Return a function giving API headers with a fresh token for any sample person."""
-
-    def headers(key: str) -> dict[str, str]:
-        with session_scope(factory) as session:
-            _row, secret = access_service.create_token(
-                session, clock=clock, person_key=key, name="test", actor="test"
-            )
-        return {"Authorization": f"Bearer {secret}"}
-
-    return headers
 
 
 def open_staffed(client: TestClient) -> str:

@@ -12,7 +12,6 @@ from lxml import etree
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from coherence.access import service as access_service
 from coherence.clock import ManualClock
 from coherence.comms import statements_service
 from coherence.comms.models import OutboxMessage
@@ -27,20 +26,6 @@ WARM_UP = {"asset": "fridge-1", "playbook": "dilution-refrigerator-warm-up"}
 def templates(factory: sessionmaker[Session], clock: ManualClock) -> None:
     with session_scope(factory) as session:
         statements_service.load_shipped_templates(session, clock=clock, actor="amara-osei")
-
-
-@pytest.fixture
-def as_person(client: TestClient, factory: sessionmaker[Session], clock: ManualClock) -> Any:
-    """Return a function giving the headers of a token for any sample person."""
-
-    def headers(key: str) -> dict[str, str]:
-        with session_scope(factory) as session:
-            _row, secret = access_service.create_token(
-                session, clock=clock, person_key=key, name="test", actor="test"
-            )
-        return {"Authorization": f"Bearer {secret}"}
-
-    return headers
 
 
 def open_incident(client: TestClient) -> str:

@@ -29,20 +29,6 @@ Headers = Callable[[str], dict[str, str]]
 
 
 @pytest.fixture
-def as_person(factory: sessionmaker[Session], clock: ManualClock) -> Headers:
-    """API headers with a fresh token for any sample person."""
-
-    def headers(key: str) -> dict[str, str]:
-        with session_scope(factory) as session:
-            _row, secret = access_service.create_token(
-                session, clock=clock, person_key=key, name="test", actor="test"
-            )
-        return {"Authorization": f"Bearer {secret}"}
-
-    return headers
-
-
-@pytest.fixture
 def ref(client: TestClient) -> str:
     """A warm-up incident with kwame-asante commanding and oskar-nilsen as scribe."""
     opened = client.post("/api/v1/incidents", json=WARM_UP)

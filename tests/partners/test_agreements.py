@@ -12,7 +12,6 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from coherence.access import service as access_service
 from coherence.access.domain import DataCategory, Tlp
 from coherence.catalog import service as catalog_service
 from coherence.db import session_scope
@@ -34,18 +33,6 @@ def agreements(factory: sessionmaker[Session], clock: ManualClock, facility: Non
         service.load_agreements(
             session, clock=clock, data=load_yaml_file(SAMPLE), actor="test", source="sample"
         )
-
-
-@pytest.fixture
-def as_person(factory: sessionmaker[Session], clock: ManualClock) -> Headers:
-    def headers(key: str) -> dict[str, str]:
-        with session_scope(factory) as session:
-            _row, secret = access_service.create_token(
-                session, clock=clock, person_key=key, name="test", actor="test"
-            )
-        return {"Authorization": f"Bearer {secret}"}
-
-    return headers
 
 
 def terms(**changes: Any) -> domain.Terms:
