@@ -100,6 +100,13 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
+def require_yes(yes: bool, consequence: str) -> None:
+    """Exit with code 1, saying what would happen, unless the command was given --yes."""
+    if not yes:
+        err.print(f"{consequence} Run again with --yes to do it.")
+        raise typer.Exit(1)
+
+
 def validated(model: type[M], **fields: Any) -> M:
     """Build ``model`` from command options, naming each bad option like the API would."""
     try:

@@ -82,12 +82,7 @@ def revoke(
     as_person: str | None = console.AS_OPTION,
 ) -> None:
     """Revoke a token."""
-    if not yes:
-        console.err.print(
-            f"This revokes token {token_id}; anything using it loses access. "
-            "Run again with --yes to do it."
-        )
-        raise typer.Exit(1)
+    console.require_yes(yes, f"This revokes token {token_id}; anything using it loses access.")
     with console.session() as session:
         service.revoke_token(
             session, clock=console.clock(), token_id=token_id, actor=console.actor(as_person)
@@ -171,12 +166,7 @@ def end_session(
     as_person: str | None = console.AS_OPTION,
 ) -> None:
     """End a dashboard session; its cookie stops working."""
-    if not yes:
-        console.err.print(
-            f"This ends session {session_id}; its browser is signed out. "
-            "Run again with --yes to do it."
-        )
-        raise typer.Exit(1)
+    console.require_yes(yes, f"This ends session {session_id}; its browser is signed out.")
     with console.session() as session:
         sessions.end_session(
             session, clock=console.clock(), session_id=session_id, actor=console.actor(as_person)

@@ -65,13 +65,11 @@ def run(
     as_person: str | None = console.AS_OPTION,
 ) -> None:
     """Purge everything due now: ledger payloads and evidence bytes (hashes stay)."""
-    if not yes:
-        console.err.print(
-            "This purges every ledger payload and evidence item past its retention period; "
-            "the content cannot be recovered. See `coherence retention plan`, then run again "
-            "with --yes to do it."
-        )
-        raise typer.Exit(1)
+    console.require_yes(
+        yes,
+        "This purges every ledger payload and evidence item past its retention period; "
+        "the content cannot be recovered. See `coherence retention plan` first.",
+    )
     settings = console.load_settings()
     policy = retention.load_policy(settings.retention_file)
     engine = make_engine(settings.resolved_database_url)
