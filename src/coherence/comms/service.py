@@ -47,6 +47,13 @@ def enqueue(
     """Write one message for ``person`` to the outbox and record it in the ledger."""
     contacts = [{"channel": c["channel"], "address": c["address"]} for c in person.contacts]
     contacts = contacts or [dict(NO_CONTACT)]
+    if incident_id is not None:
+        # Imported here: exercises builds on incidents, which page through this module.
+        from coherence.exercises import service as exercises_service
+
+        contacts = exercises_service.rehearsed_contacts(
+            session, clock=clock, incident_id=incident_id, person=person.key, contacts=contacts
+        )
     message = OutboxMessage(
         key=str(uuid.uuid4()),
         incident_id=incident_id,
@@ -194,8 +201,18 @@ def record_pass(
 ) -> int:
     """Record a pass's attempts and outcomes in the caller's transaction; return deliveries."""
     delivered = 0
+    ids = sorted(r.message_id for r in results)
+    # One locking read for the whole pass: a lookup per message would flush the previous
+    # message's changes each time, and that cost grows with every message in the pass.
+    held = session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.id.in_(ids))
+        .order_by(OutboxMessage.id)
+        .with_for_update()
+    ).all()
+    messages = {m.id: m for m in held}
     for result in sorted(results, key=lambda r: r.message_id):
-        message = session.get(OutboxMessage, result.message_id, with_for_update=True)
+        message = messages.get(result.message_id)
         if message is None:
             continue
         for attempt in result.attempts:
