@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import event, insert, select, update
+from sqlalchemy import Engine, event, insert, select, update
 from sqlalchemy.orm import Session, SessionTransaction
 
 from coherence.clock import Clock
@@ -133,6 +133,24 @@ def _write_appended(session: Session, _context: Any, _instances: Any) -> None:
         connection.execute(insert(LedgerEntry), entries)
     if nodes:
         connection.execute(insert(LedgerNode), nodes)
+
+
+def change_count(engine: Engine) -> int:
+    """How many entries the ledger holds: a counter that moves with every recorded change.
+
+    Read on a bare driver connection, outside any session: on SQLite every session begins by
+    taking the write lock, and a page polling this must never queue behind, or block, writers.
+    """
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        query = select(LedgerHead.size).where(LedgerHead.id == tree.HEAD_ROW_ID)
+        cursor.execute(str(query.compile(engine, compile_kwargs={"literal_binds": True})))
+        row = cursor.fetchone()
+        cursor.close()
+        return int(row[0]) if row else 0
+    finally:
+        connection.close()
 
 
 def bytes_of(entry: LedgerEntry) -> bytes:

@@ -24,6 +24,7 @@ from coherence.errors import CoherenceError
 from coherence.incidents import service as incidents_service
 from coherence.incidents import views
 from coherence.incidents.domain import METRIC_DESCRIPTIONS, REOPENABLE, Status, TaskStatus
+from coherence.ledger import service as ledger_service
 from coherence.obligations import views as obligation_views
 from coherence.recovery import service as recovery_service
 from coherence.recovery import views as recovery_views
@@ -83,8 +84,11 @@ def render(
 ) -> Response:
     """Render a page with the signed-in person, an optional error and the security headers."""
     templates: Jinja2Templates = request.app.state.web_templates
+    # Where the page's data stands, so its live stream reports only later changes.
+    since = ledger_service.change_count(request.app.state.engine) if person else None
     context = {
         "person": person,
+        "live_since": since,
         "error": None,
         "session_hours": f"{request.app.state.settings.session_hours:g}",
         **context,

@@ -1,0 +1,173 @@
+"""The dashboard in a real browser: Debian's Chromium, driven by Playwright, on a running server.
+
+The server is the demo a new user starts (``coherence init --sample``, then ``coherence serve
+--simulate --fault ...``). Screenshots of every step go to a temporary folder named in the
+output, so a failure can be looked at.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import IN_CI
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# The compressor trip is the sample fault that opens an incident soonest after it strikes.
+FAULT = "compressor-trip@compressor-1"
+FAULT_AFTER_SECONDS = 6
+INCIDENT_WITHIN_MS = 90_000
+
+playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+
+
+def _missing_browser() -> str | None:
+    if not Path(CHROMIUM).exists():
+        return f"no Chromium at {CHROMIUM}: apt-get install chromium"
+    return None
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    """A headless Chromium from the distribution (browser downloads are not an option)."""
+    missing = _missing_browser()
+    if missing:
+        if IN_CI:
+            pytest.fail(missing + "; under CI=true this is a failure, not a skip")
+        pytest.skip(missing)
+    with playwright_api.sync_playwright() as driver:
+        # --no-sandbox: CI runs as root, where Chromium refuses its sandbox.
+        browser = driver.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield browser
+        browser.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _coherence(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "coherence", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=180,
+    )
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """The quick-start demo on a free port: its base URL and the sample commander's token."""
+    folder = tmp_path_factory.mktemp("demo")
+    port = _free_port()
+    env = {
+        **os.environ,
+        "COHERENCE_DATA_DIR": str(folder),
+        "COHERENCE_PORT": str(port),
+        "COHERENCE_DATABASE_URL": "",
+    }
+    init = _coherence(env, "init", "--sample")
+    token = re.search(r"token=(\S+)", init.stdout)
+    assert token, init.stdout
+    log = (folder / "serve.log").open("w")
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "coherence",
+            "serve",
+            "--simulate",
+            "--fault",
+            FAULT,
+            "--fault-after",
+            str(FAULT_AFTER_SECONDS),
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=2).is_success:
+                    break
+            except httpx.HTTPError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the server did not start: {(folder / 'serve.log').read_text()}")
+            time.sleep(0.2)
+        yield {"base": base, "token": token.group(1), "folder": str(folder)}
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+        log.close()
+
+
+@pytest.fixture
+def shots(request: pytest.FixtureRequest) -> Path:
+    """A folder for this test's screenshots, kept after the run and named in its output."""
+    folder = Path(tempfile.mkdtemp(prefix=f"coherence-{request.node.name[:40]}-"))
+    print(f"screenshots: {folder}")
+    return folder
+
+
+def test_a_simulated_fault_appears_on_an_open_board_and_is_acknowledged_without_reload(
+    chromium: Any, demo: dict[str, str], shots: Path
+) -> None:
+    page = chromium.new_page()
+    page.goto(f"{demo['base']}/login?token={demo['token']}")
+    page.screenshot(path=shots / "1-board-before.png", full_page=True)
+    assert page.url.rstrip("/") == demo["base"]
+    # Set on this document only: a reload would lose it.
+    page.evaluate("window.__sameDocument = true")
+    page.wait_for_selector("#live-status[data-state='live']", timeout=15_000)
+
+    row = page.locator("table.board tbody tr").first
+    row.wait_for(timeout=INCIDENT_WITHIN_MS)
+    page.screenshot(path=shots / "2-incident-arrived.png", full_page=True)
+    assert page.evaluate("window.__sameDocument === true"), "the board reloaded"
+    assert "compressor-1" in row.inner_text()
+    assert page.title().startswith("(1)"), "an unacknowledged incident shows in the title"
+
+    row.get_by_role("button", name="Acknowledge").click()
+    page.wait_for_load_state()
+    page.screenshot(path=shots / "3-acknowledged.png", full_page=True)
+    assert (
+        page.locator("table.board tbody tr").first.get_by_role("button", name="Acknowledge").count()
+        == 0
+    )
+    assert not page.title().startswith("(")
+
+
+def test_the_board_says_when_live_updates_are_lost_and_falls_back_to_refreshing(
+    chromium: Any, demo: dict[str, str], shots: Path
+) -> None:
+    context = chromium.new_context()
+    page = context.new_page()
+    page.goto(f"{demo['base']}/login?token={demo['token']}")
+    page.wait_for_selector("#live-status[data-state='live']", timeout=15_000)
+    # Cut the event stream: every reconnection attempt now fails.
+    context.route("**/events*", lambda route: route.abort())
+    page.goto(f"{demo['base']}/")
+    page.wait_for_selector("#live-status[data-state='lost']", timeout=30_000)
+    page.screenshot(path=shots / "stream-lost.png", full_page=True)
+    assert "refreshes every 15 s" in page.locator("#live-status").inner_text()
+    context.close()
