@@ -325,7 +325,7 @@ def _assemble(
 ) -> Plan:
     """Turn the sorted rows into steps and the time to full service."""
     inf, none = float("inf"), ()
-    steps = []
+    steps: list[PlannedStep] = []
     new, append = tuple.__new__, steps.append
     eta = 0.0
     for order, (level, _rank, key, hours, start, end) in enumerate(rows):

@@ -13,6 +13,7 @@ from starlette.responses import Response
 
 from coherence.access.api import Caller, redact_timeline, withhold_personal
 from coherence.access.policy import Action
+from coherence.access.redaction import Redactions, placeholder
 from coherence.catalog import service as catalog_service
 from coherence.catalog.models import Person
 from coherence.clock import Clock
@@ -20,15 +21,18 @@ from coherence.comms import plans, statements_service
 from coherence.comms import service as comms_service
 from coherence.containment import service as containment_service
 from coherence.containment import views as containment_views
+from coherence.detection import service as detection_service
+from coherence.detection.models import TelemetrySnapshot
 from coherence.errors import CoherenceError
 from coherence.incidents import service as incidents_service
 from coherence.incidents import views
 from coherence.incidents.domain import METRIC_DESCRIPTIONS, REOPENABLE, Status, TaskStatus
+from coherence.incidents.models import Incident
 from coherence.ledger import service as ledger_service
 from coherence.obligations import views as obligation_views
 from coherence.recovery import service as recovery_service
 from coherence.recovery import views as recovery_views
-from coherence.web import filters
+from coherence.web import filters, telemetry
 
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
@@ -136,6 +140,7 @@ def render_incident(
     context = {
         "incident": detail,
         "timeline": redact_timeline(caller, views.timeline(session, incident.id)),
+        "telemetry": _telemetry(caller, session, incident),
         "plan": plan,
         "statements": statements_service.statements_for_incident(session, incident.id),
         "changes": [
@@ -175,3 +180,21 @@ def render_incident(
 
 
 PAGE_ACTIONS = (Action.RECORD, Action.COMMAND, Action.CLOSE, Action.REOPEN)
+
+
+def _telemetry(
+    caller: Caller, session: Session, incident: Incident
+) -> list[tuple[TelemetrySnapshot, list[telemetry.Sparkline], str | None]]:
+    """The incident's kept telemetry as sparklines, withheld where the caller may not read it."""
+    shown: list[tuple[TelemetrySnapshot, list[telemetry.Sparkline], str | None]] = []
+    found = Redactions([], set())
+    for snap in detection_service.snapshots_for(session, incident.id):
+        category = detection_service.snapshot_category(snap.content)
+        if category in caller.decision.entitled:
+            shown.append((snap, telemetry.sparklines(snap.content), None))
+        else:
+            found.add(f"snapshot:{snap.id}", category)
+            shown.append((snap, [], placeholder(category)))
+    if found:
+        caller.record_redaction(f"incident:{incident.id}:telemetry", found, incident=incident)
+    return shown
