@@ -270,7 +270,14 @@ def serve(
         f"{settings.environment.value} mode)"
     )
     console.err.print(f"Dashboard: http://{bind_host}:{bind_port}/login  API: /docs")
-    uvicorn.run(application, host=bind_host, port=bind_port, log_config=_log_config())
+    uvicorn.run(
+        application,
+        host=bind_host,
+        port=bind_port,
+        log_config=_log_config(),
+        # Open dashboards hold live-update streams; stopping must not wait minutes for them.
+        timeout_graceful_shutdown=5,
+    )
 
 
 class RedactTokens(logging.Filter):

@@ -16,6 +16,32 @@
   var fallback = null;
   var lostAt = null;
 
+  // Countdowns: "in 4 min" / "overdue by 3 min" keep counting between redraws. Times are the
+  // server's (its clock may be an exercise's), offset by when this page was drawn.
+  var drawnAt = Date.now();
+  function span(seconds) {
+    var total = Math.max(0, Math.floor(seconds));
+    if (total < 60) { return total + " s"; }
+    if (total < 3600) { return Math.floor(total / 60) + " min"; }
+    if (total < 86400) {
+      var m = Math.floor((total % 3600) / 60);
+      return Math.floor(total / 3600) + " h " + (m < 10 ? "0" : "") + m + " min";
+    }
+    return Math.floor(total / 86400) + " d " + Math.floor((total % 86400) / 3600) + " h";
+  }
+  function tick() {
+    var shown = document.querySelectorAll("[data-due][data-now]");
+    for (var i = 0; i < shown.length; i++) {
+      var el = shown[i];
+      var now = Date.parse(el.getAttribute("data-now")) + (Date.now() - drawnAt);
+      var left = (Date.parse(el.getAttribute("data-due")) - now) / 1000;
+      if (isNaN(left)) { continue; }
+      el.textContent = left >= 1 ? "in " + span(left) : (left > -1 ? "due now" : "overdue by " + span(-left));
+      if (left < 0) { el.classList.add("overdue"); el.classList.remove("due"); }
+    }
+  }
+  window.setInterval(tick, 15000);
+
   function say(state, text) {
     if (!status) { return; }
     status.setAttribute("data-state", state);
@@ -50,6 +76,7 @@
         var main = document.querySelector("main");
         if (!fresh || !main) { return; }
         main.innerHTML = fresh.innerHTML;
+        drawnAt = Date.now();
         document.title = next.title;
         body.setAttribute("data-updated", new Date().toISOString());
         say("live", "Live");
