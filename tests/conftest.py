@@ -21,11 +21,13 @@ from coherence.clock import ManualClock
 from coherence.db import make_engine, make_session_factory, session_scope
 from coherence.documents import load_yaml_file
 from coherence.migrations import runner
+from coherence.partners import service as partners_service
 from coherence.playbooks import service as playbooks_service
 from coherence.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_FACILITY = ROOT / "examples" / "facility.yaml"
+SAMPLE_AGREEMENTS = ROOT / "examples" / "agreements.yaml"
 POSTGRES_URL = os.environ.get(
     "COHERENCE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
@@ -184,3 +186,16 @@ def as_person(
         return {"Authorization": f"Bearer {secret}"}
 
     return headers
+
+
+@pytest.fixture
+def agreements(factory: sessionmaker[Session], clock: ManualClock, facility: None) -> None:
+    """Load the sample facility's partner agreements."""
+    with session_scope(factory) as opened:
+        partners_service.load_agreements(
+            opened,
+            clock=clock,
+            data=load_yaml_file(SAMPLE_AGREEMENTS),
+            actor="test",
+            source="agreements.yaml",
+        )

@@ -27,14 +27,6 @@ WARM_UP = {"asset": "fridge-1", "playbook": "dilution-refrigerator-warm-up"}
 Headers = Callable[[str], dict[str, str]]
 
 
-@pytest.fixture
-def agreements(factory: sessionmaker[Session], clock: ManualClock, facility: None) -> None:
-    with session_scope(factory) as session:
-        service.load_agreements(
-            session, clock=clock, data=load_yaml_file(SAMPLE), actor="test", source="sample"
-        )
-
-
 def terms(**changes: Any) -> domain.Terms:
     base = domain.Terms(
         key="a",
