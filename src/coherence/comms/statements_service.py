@@ -308,6 +308,33 @@ def issue(
     return statement
 
 
+@dataclass(frozen=True)
+class Preview:
+    """A statement as it would be issued now, rendered but not recorded or sent."""
+
+    template: StatementTemplate
+    title: str
+    body: str
+    plain_score: int | None
+
+
+def preview(
+    session: Session, *, ref: str | int, template_key: str, version: int | None = None
+) -> Preview:
+    """Render what ``issue`` would send, with the same clearance rule, changing nothing."""
+    incident = incidents_service.get_or_raise(session, ref)
+    template = _usable(session, template_key, version)
+    context = public_context(incident)
+    body = render(template.body, context, field="body")
+    lay = Audience(template.audience) in LAY_AUDIENCES
+    return Preview(
+        template=template,
+        title=render(template.title, context, field="title"),
+        body=body,
+        plain_score=_plain_score(body) if lay else None,
+    )
+
+
 # Who a statement is delivered to, besides where it is published: the incident's own role
 # holders for responders, and the people of these kinds of organisation for the others.
 # Public, media, investors and executives are reached by publication and by their own desks.

@@ -19,6 +19,7 @@ from coherence.catalog.models import Person
 from coherence.clock import Clock
 from coherence.comms import plans, statements_service
 from coherence.comms import service as comms_service
+from coherence.comms.statements import EXTERNAL_AUDIENCES, Audience
 from coherence.containment import service as containment_service
 from coherence.containment import views as containment_views
 from coherence.detection import service as detection_service
@@ -145,6 +146,8 @@ def render_incident(
         "telemetry": _telemetry(caller, session, incident),
         "plan": plan,
         "statements": statements_service.statements_for_incident(session, incident.id),
+        "statement_templates": _statement_templates(session),
+        "can_communicate": caller.can(Action.COMMUNICATE, incident),
         "changes": [
             containment_views.change_read(c)
             for c in containment_service.changes_for(session, incident.id)
@@ -200,3 +203,13 @@ def _telemetry(
     if found:
         caller.record_redaction(f"incident:{incident.id}:telemetry", found, incident=incident)
     return shown
+
+
+def _statement_templates(session: Session) -> list[tuple[str, str, bool]]:
+    """Each template's key, audience and whether it may be sent (internal, or a version cleared)."""
+    latest: dict[str, tuple[str, bool]] = {}
+    for row in statements_service.list_templates(session):
+        internal = Audience(row.audience) not in EXTERNAL_AUDIENCES
+        cleared = latest.get(row.key, ("", False))[1] or row.status == "approved"
+        latest[row.key] = (row.audience, internal or cleared)
+    return [(key, audience, cleared) for key, (audience, cleared) in sorted(latest.items())]

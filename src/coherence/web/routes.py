@@ -26,7 +26,16 @@ from coherence.incidents.schemas import (
     TaskUpdate,
     TransitionRequest,
 )
-from coherence.web import acks, auth, facility, live, partners_page, reports, status
+from coherence.web import (
+    acks,
+    auth,
+    facility,
+    live,
+    partners_page,
+    reports,
+    statements_page,
+    status,
+)
 from coherence.web.auth import same_origin
 from coherence.web.forms import parse
 from coherence.web.guards import (
@@ -60,6 +69,7 @@ def mount_web(app: FastAPI) -> None:
     app.include_router(facility.router)
     app.include_router(reports.router)
     app.include_router(partners_page.router)
+    app.include_router(statements_page.router)
     app.include_router(router)
     app.add_exception_handler(auth.LoginRequired, auth.login_required_handler)
     app.add_exception_handler(auth.CrossOriginRefused, auth.cross_origin_handler)

@@ -31,7 +31,7 @@ router = APIRouter(
 ATOM = "http://www.w3.org/2005/Atom"
 
 
-def _posts(session: Session) -> list[dict[str, Any]]:
+def public_posts(session: Session) -> list[dict[str, Any]]:
     """Public statements newest first, each marked if a later one withdrew it."""
     rows = statements_service.public_statements(session)
     withdrawn = {s.withdraws_id for s in rows if s.withdraws_id is not None}
@@ -50,7 +50,7 @@ def _post(statement: Statement, withdrawn: set[int]) -> dict[str, Any]:
     }
 
 
-def _by_incident(posts: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+def by_incident(posts: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for post in posts:
         grouped[post["incident"]].append(post)
@@ -60,15 +60,15 @@ def _by_incident(posts: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]
 @router.get("/status")
 def status_page(request: Request, session: SessionDep, clock: ClockDep) -> Response:
     """The public status page."""
-    posts = _posts(session)
-    context = {"incidents": _by_incident(posts), "now": clock.now()}
+    posts = public_posts(session)
+    context = {"incidents": by_incident(posts), "now": clock.now()}
     return render(request, "status.html", context)
 
 
 @router.get("/status.json")
 def status_json(session: SessionDep, clock: ClockDep) -> Response:
     """The public statements as JSON, newest first."""
-    posts = [{**p, "issued_at": p["issued_at"].isoformat()} for p in _posts(session)]
+    posts = [{**p, "issued_at": p["issued_at"].isoformat()} for p in public_posts(session)]
     return JSONResponse(
         {"generated_at": clock.now().isoformat(), "statements": posts}, headers=SECURITY_HEADERS
     )
@@ -78,7 +78,7 @@ def status_json(session: SessionDep, clock: ClockDep) -> Response:
 def status_atom(request: Request, session: SessionDep, clock: ClockDep) -> Response:
     """The public statements as an Atom feed."""
     base = str(request.base_url).rstrip("/")
-    posts = _posts(session)
+    posts = public_posts(session)
     ET.register_namespace("", ATOM)
     feed = ET.Element(f"{{{ATOM}}}feed")
     _add(feed, "title", "Status: public statements")
