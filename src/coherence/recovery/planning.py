@@ -5,12 +5,17 @@ Pure functions over plain data; nothing here touches the database or the clock.
 
 from __future__ import annotations
 
-from collections import defaultdict, deque
+from collections import deque
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from itertools import repeat
+from typing import Any, NamedTuple
+
+import numpy as np
+import numpy.typing as npt
 
 from coherence.errors import ValidationFailed
+from coherence.recovery import layering
 
 CRITICALITY_RANK = {"safety_critical": 0, "high_value_research": 1, "standard": 2}
 DEFAULT_HOURS = 1.0
@@ -87,23 +92,34 @@ def graph_problems(graph: Mapping[str, Node]) -> list[dict[str, str]]:
     problems: list[dict[str, str]] = []
     for key, node in graph.items():
         for index, group in enumerate(node.groups):
-            where = f"assets.{key}.depends_on[{index}]"
-            unknown = [m for m in group.members if m not in graph]
-            if unknown:
-                problems.append(
-                    {"path": where, "message": f"{key} depends on unknown asset(s) {unknown}"}
-                )
-            if key in group.members:
-                problems.append({"path": where, "message": f"{key} depends on itself"})
-            if group.min_required < 1 or group.min_required > len(group.members):
-                problems.append(
-                    {
-                        "path": where,
-                        "message": f"{key}: group {group.name or index} needs "
-                        f"{group.min_required} but lists {len(group.members)} asset(s)",
-                    }
-                )
+            members, needs = group.members, group.min_required
+            # Checked cheaply first: on a sound catalog no message is ever built.
+            known = all(map(graph.__contains__, members))
+            if known and key not in members and 1 <= needs <= len(members):
+                continue
+            problems += _group_problems(graph, key, index, group)
     return problems
+
+
+def _group_problems(
+    graph: Mapping[str, Node], key: str, index: int, group: Group
+) -> list[dict[str, str]]:
+    where = f"assets.{key}.depends_on[{index}]"
+    found = []
+    unknown = [m for m in group.members if m not in graph]
+    if unknown:
+        found.append({"path": where, "message": f"{key} depends on unknown asset(s) {unknown}"})
+    if key in group.members:
+        found.append({"path": where, "message": f"{key} depends on itself"})
+    if group.min_required < 1 or group.min_required > len(group.members):
+        found.append(
+            {
+                "path": where,
+                "message": f"{key}: group {group.name or index} needs "
+                f"{group.min_required} but lists {len(group.members)} asset(s)",
+            }
+        )
+    return found
 
 
 def _reject(problems: list[dict[str, str]]) -> PlanningError:
@@ -205,157 +221,96 @@ def plan(
     if unknown:
         raise PlanningError(f"no asset(s) {unknown} in the catalog", field="affected")
     waits = part_waits or {}
-    stopped = set(paused) & down_set
-    short, notes, preds, users = _shortfalls(graph, down_set)
-    pending = {k: len(v) for k, v in preds.items()}
-    queue = deque(k for k, n in pending.items() if n == 0)
-    wave: dict[str, int] = {}
-    finish: dict[str, float] = {}
-    chosen_for: dict[str, tuple[str, ...]] = {}
-    inf = float("inf")
-    rows: list[tuple[int, int, str, float, float, float]] = []
-    pop, push, append = queue.popleft, queue.append, rows.append
-    rank, default, no_users = CRITICALITY_RANK, DEFAULT_HOURS, ()
-    while queue:
-        key = pop()
-        node = graph[key]
-        level, ready = 0, 0.0
-        chosen: tuple[str, ...] = ()
-        for inside, need in short.get(key, no_users):
-            if need == len(inside):
-                best = inside
-            elif need == 1:
-                best = (_earliest(inside, finish, wave),)
-            else:
-                # The earliest-finishing members satisfy the group; take the first ``need``.
-                best = tuple(sorted(inside, key=lambda m: (finish[m], wave[m], m))[:need])
-            chosen += best
-            for m in best:
-                if wave[m] >= level:
-                    level = wave[m] + 1
-                if finish[m] > ready:
-                    ready = finish[m]
-        hours = durations.get(node.kind, default)
-        part = waits.get(key)
-        if key in stopped or ready == inf:
-            start = end = inf
-        else:
-            start = ready if part is None or part.hours < ready else part.hours
-            end = start + hours
-        wave[key], finish[key], chosen_for[key] = level, end, chosen
-        append((level, rank.get(node.criticality, 2), key, hours, start, end))
-        for user in users.get(key, no_users):
-            pending[user] -= 1
-            if pending[user] == 0:
-                push(user)
-    if len(rows) < len(down_set):
-        left = [k for k, n in pending.items() if n > 0]
-        cycle = _cycle({k: preds[k] for k in left}, left)
+    flat = layering.flatten(graph, down_set)
+    keys = flat.keys
+    nodes = [graph[key] for key in keys]
+    no_part, stopped = -np.inf, set(paused)
+    hours = [durations.get(n.kind, DEFAULT_HOURS) for n in nodes]
+    layers = layering.layer(
+        flat,
+        hours=np.array(hours, dtype=np.float64),
+        part_hours=np.array(
+            [waits[k].hours if k in waits else no_part for k in keys], dtype=np.float64
+        ),
+        stopped=np.array([k in stopped for k in keys], dtype=bool),
+        key_rank=_ranks(keys),
+    )
+    if not layers.placed.all():
+        left = [keys[i] for i in np.flatnonzero(~layers.placed)]
+        unplaced = set(left)
+        edges = {k: [m for g in graph[k].groups for m in g.members if m in unplaced] for k in left}
+        cycle = _cycle(edges, left)
         raise _reject([{"path": "assets", "message": f"dependency cycle: {' -> '.join(cycle)}"}])
-    rows.sort()
-    return _assemble(graph, rows, chosen_for, notes, finish, waits)
+    criticality = np.array([CRITICALITY_RANK.get(n.criticality, 2) for n in nodes])
+    order = np.lexsort((_ranks(keys), criticality, layers.wave))
+    return _assemble(keys, nodes, hours, order, layers, flat.notes, waits)
 
 
-def _shortfalls(
-    graph: Mapping[str, Node], down: set[str]
-) -> tuple[
-    dict[str, list[tuple[tuple[str, ...], int]]],
-    dict[str, tuple[str, ...]],
-    dict[str, list[str]],
-    dict[str, list[str]],
-]:
-    """Per down asset: its groups still short (down members, how many needed) and their notes.
-
-    Also the "needs" edges among down assets, both ways, for the layering.
-    """
-    short: dict[str, list[tuple[tuple[str, ...], int]]] = {}
-    notes: dict[str, tuple[str, ...]] = {}
-    preds: dict[str, list[str]] = {}
-    users: defaultdict[str, list[str]] = defaultdict(list)
-    for key in down:
-        groups = graph[key].groups
-        if not groups:
-            preds[key] = []
-            continue
-        members: list[str] = []
-        gaps, said = [], []
-        for group in groups:
-            listed = group.members
-            inside = tuple(m for m in listed if m in down)
-            members += inside
-            need = group.min_required - (len(listed) - len(inside))
-            if need <= 0:
-                continue
-            gaps.append((inside, need))
-            if len(listed) > 1:
-                names, label = ", ".join(inside), group.name or "group"
-                said.append(
-                    f"{label}: {need} of {names} back"
-                    if need < len(inside)
-                    else f"{label}: {names} back"
-                )
-        if len(groups) > 1:
-            members = list(dict.fromkeys(members))
-        preds[key] = members
-        for member in members:
-            users[member].append(key)
-        if gaps:
-            short[key] = gaps
-        if said:
-            notes[key] = tuple(said)
-    return short, notes, preds, users
-
-
-def _earliest(inside: Sequence[str], finish: Mapping[str, float], wave: Mapping[str, int]) -> str:
-    """The member that is back first (then the lower wave, then the key): enough for need 1."""
-    best = inside[0]
-    for m in inside[1:]:
-        if (finish[m], wave[m], m) < (finish[best], wave[best], best):
-            best = m
-    return best
+def _ranks(keys: Sequence[str]) -> npt.NDArray[np.int64]:
+    """Each key's place in sorted order, so arrays can be ordered by key."""
+    ranks = np.empty(len(keys), dtype=np.int64)
+    ranks[np.argsort(np.array(keys, dtype=str), kind="stable")] = np.arange(len(keys))
+    return ranks
 
 
 def _assemble(
-    graph: Mapping[str, Node],
-    rows: Sequence[tuple[int, int, str, float, float, float]],
-    chosen_for: Mapping[str, tuple[str, ...]],
-    notes: Mapping[str, tuple[str, ...]],
-    finish: Mapping[str, float],
+    keys: Sequence[str],
+    nodes: Sequence[Node],
+    hours: Sequence[float],
+    order: npt.NDArray[np.int64],
+    layers: layering.Layers,
+    notes: Mapping[int, tuple[str, ...]],
     waits: Mapping[str, PartWait],
 ) -> Plan:
-    """Turn the sorted rows into steps and the time to full service."""
-    inf, none = float("inf"), ()
-    steps: list[PlannedStep] = []
-    new, append = tuple.__new__, steps.append
-    eta = 0.0
-    for order, (level, _rank, key, hours, start, end) in enumerate(rows):
-        node = graph[key]
-        waits_on = chosen_for[key]
-        blocked = tuple(m for m in waits_on if finish[m] == inf) if end == inf else none
-        # tuple.__new__ skips the named tuple's keyword handling: 100,000 steps build faster.
-        append(
-            new(
-                PlannedStep,
-                (
-                    key,
-                    node.kind,
-                    node.criticality,
-                    level,
-                    order,
-                    waits_on,
-                    notes.get(key, none),
-                    hours,
-                    waits.get(key),
-                    None if start == inf else start,
-                    None if end == inf else end,
-                    blocked,
-                ),
-            )
+    """Turn the placed assets into ordered steps and the time to full service.
+
+    Built a column at a time and zipped into steps: 100,000 steps cost a few array copies.
+    """
+    inf, n, ranked = float("inf"), len(keys), order.tolist()
+
+    def column(values: Sequence[Any]) -> list[Any]:
+        return [values[i] for i in ranked]
+
+    finish = layers.finish.tolist()
+    ends = layers.finish[order].tolist()
+    never = [
+        _blocked(w, keys, finish) if f == inf else ()
+        for w, f in zip(layers.waits_for, finish, strict=True)
+    ]
+    blocked = column(never) if inf in finish else [()] * n
+    # tuple.__new__ straight from the zipped columns: no Python call per step.
+    steps = list(
+        map(
+            tuple.__new__,
+            repeat(PlannedStep, n),
+            zip(
+                column(keys),
+                column([node.kind for node in nodes]),
+                column([node.criticality for node in nodes]),
+                layers.wave[order].tolist(),
+                range(n),
+                column(layers.waits_for),
+                column([notes.get(i, ()) for i in range(n)]),
+                np.asarray(hours, dtype=np.float64)[order].tolist(),
+                column([waits.get(k) for k in keys]) if waits else [None] * n,
+                [None if x == inf else x for x in layers.start[order].tolist()],
+                [None if x == inf else x for x in ends],
+                blocked,
+                strict=True,
+            ),
         )
-        if end > eta:
-            eta = end
-    waves = (rows[-1][0] + 1) if rows else 0
+    )
+    eta = max(finish, default=0.0)
+    waves = int(layers.wave.max()) + 1 if n else 0
     return Plan(tuple(steps), None if eta == inf else eta, waves)
+
+
+def _blocked(
+    waits_on: tuple[str, ...], keys: Sequence[str], finish: Sequence[float]
+) -> tuple[str, ...]:
+    """The members a step waits for that will never be back (paused, or behind a pause)."""
+    index = {key: i for i, key in enumerate(keys) if key in waits_on}
+    return tuple(m for m in waits_on if finish[index[m]] == float("inf"))
 
 
 def branch(graph: Mapping[str, Node], start: str, among: Collection[str]) -> set[str]:
