@@ -28,8 +28,11 @@ from coherence.detection.simulation import SimulationRunner
 from coherence.evidence.api import EVIDENCE_UPLOAD_PATH
 from coherence.evidence.api import router as evidence_router
 from coherence.evidence.store import LocalStore
+from coherence.exercises.api import router as exercises_router
+from coherence.exercises.views import router as exercise_pages
 from coherence.http import BodySizeLimit, install_error_handlers
 from coherence.incidents.api import router as incidents_router
+from coherence.incidents.metrics_exposition import router as prometheus_router
 from coherence.ledger import keys, note
 from coherence.ledger.api import router as ledger_router
 from coherence.obligations.api import router as obligations_router
@@ -37,7 +40,14 @@ from coherence.partners.api import router as partners_router
 from coherence.partners.taxii import router as taxii_router
 from coherence.playbooks.api import router as playbooks_router
 from coherence.recovery.api import router as recovery_router
+from coherence.reviews.api import router as reviews_router
+from coherence.risk.api import router as risk_router
+from coherence.risk.views import router as risk_pages
 from coherence.settings import Settings
+from coherence.training.api import router as training_router
+from coherence.training.pages import router as training_pages
+from coherence.watch.api import router as watch_router
+from coherence.watch.pages import router as watch_pages
 from coherence.web.routes import mount_web
 from coherence.workers import EmbeddedWorkers
 
@@ -148,11 +158,21 @@ def create_app(
         obligations_router,
         containment_router,
         recovery_router,
+        exercises_router,
+        reviews_router,
+        risk_router,
+        training_router,
+        watch_router,
     ):
         app.include_router(router)
     app.include_router(taxii_router)
+    app.include_router(prometheus_router)
     mount_api_docs(app)
     mount_web(app)
+    app.include_router(risk_pages)
+    app.include_router(exercise_pages)
+    app.include_router(training_pages)
+    app.include_router(watch_pages)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness")
     def healthz() -> dict[str, str]:

@@ -27,8 +27,10 @@ from coherence.detection.simulation import parse_fault
 from coherence.documents import load_yaml_file
 from coherence.errors import NotFound, ValidationFailed
 from coherence.evidence.cli import app as evidence_app
+from coherence.exercises.cli import app as exercise_app
 from coherence.incidents.cli import app as incident_app
 from coherence.incidents.cli import tasks_app
+from coherence.incidents.metrics_cli import app as metrics_app
 from coherence.ledger import keys, note
 from coherence.ledger.cli import app as ledger_app
 from coherence.migrations import runner
@@ -41,6 +43,11 @@ from coherence.playbooks import service as playbooks_service
 from coherence.playbooks.cli import app as playbook_app
 from coherence.recovery import supply_service
 from coherence.recovery.cli import app as recovery_app
+from coherence.reviews.cli import app as review_app
+from coherence.risk import service as risk_service
+from coherence.risk.cli import app as risk_app
+from coherence.training import cli as training_cli
+from coherence.watch.cli import app as watch_app
 
 app = typer.Typer(
     help="Coherence: emergency response for critical quantum infrastructure.",
@@ -73,6 +80,12 @@ app.add_typer(stix_app, name="stix")
 app.add_typer(obligation_app, name="obligation")
 app.add_typer(change_app, name="change")
 app.add_typer(recovery_app, name="recovery")
+app.add_typer(review_app, name="review")
+app.add_typer(metrics_app, name="metrics")
+app.add_typer(risk_app, name="risk")
+app.add_typer(exercise_app, name="exercise")
+app.add_typer(training_cli.app, name="training")
+app.add_typer(watch_app, name="watch")
 
 TOKEN_PATTERN = re.compile(r"coh_[A-Za-z0-9_\-]+")
 
@@ -191,6 +204,22 @@ def init(
         console.out.print(
             f"supply {supply.name}: {stocked.spares} spares, {stocked.contracts} contracts"
         )
+        risks = _sample_file("risks.yaml")
+        with console.session() as session:
+            registered = risk_service.load_register(
+                session,
+                clock=console.clock(),
+                data=load_yaml_file(risks),
+                actor="coherence-init",
+                source=risks.name,
+            )
+        console.out.print(
+            f"risks {risks.name}: created {len(registered.created)}, "
+            f"updated {len(registered.updated)}, unchanged {len(registered.unchanged)}"
+        )
+        curriculum, records = _sample_file("curriculum.yaml"), _sample_file("training.yaml")
+        for line in training_cli.load_files(curriculum, records, actor="coherence-init"):
+            console.out.print(line)
         _issue_sample_token()
 
 

@@ -11,13 +11,18 @@ CAPABILITIES_WITH_TABLES = (
     "containment",
     "detection",
     "evidence",
+    "exercises",
     "incidents",
     "ledger",
     "obligations",
     "partners",
     "playbooks",
     "recovery",
+    "reviews",
+    "risk",
     "timers",
+    "training",
+    "watch",
 )
 
 

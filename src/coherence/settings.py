@@ -19,6 +19,13 @@ class Environment(StrEnum):
     PRODUCTION = "production"
 
 
+class QualificationPolicy(StrEnum):
+    """What assigning a checked role to someone not qualified for it does."""
+
+    WARN = "warn"
+    REFUSE = "refuse"
+
+
 class Settings(BaseSettings):
     """Every setting Coherence reads; each maps to ``COHERENCE_<NAME>``."""
 
@@ -110,6 +117,11 @@ class Settings(BaseSettings):
         None,
         description="YAML file of regulatory obligations, their triggers and report clocks "
         "(see docs/obligations.md); unset means the shipped file.",
+    )
+    qualification_policy: QualificationPolicy = Field(
+        QualificationPolicy.WARN,
+        description="warn or refuse: assigning a checked role (see docs/training.md) to someone "
+        "not qualified is allowed and recorded, or refused unless an override reason is given.",
     )
     worker_interval_seconds: float = Field(
         1.0, gt=0, le=60, description="How often the embedded timer and outbox workers poll."

@@ -19,6 +19,8 @@ from coherence.ledger import checkpoints
 from coherence.obligations import clocks as obligation_clocks
 from coherence.timers import service as timers_service
 from coherence.timers.service import TimerKind
+from coherence.training import reminders as training_reminders
+from coherence.watch.service import WatchJob
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +37,8 @@ def fire_due_timers(factory: sessionmaker[Session], *, clock: Clock, limit: int 
                 cadence.fire_cadence_timer(session, clock=clock, timer=due[0])
             elif due[0].kind in obligation_clocks.OBLIGATION_TIMERS:
                 obligation_clocks.fire_obligation_timer(session, clock=clock, timer=due[0])
+            elif due[0].kind == TimerKind.TRAINING_REMINDER.value:
+                training_reminders.fire_reminder_timer(session, clock=clock, timer=due[0])
             else:
                 escalation.fire_timer(session, clock=clock, timer=due[0])
         fired += 1
@@ -57,6 +61,7 @@ class EmbeddedWorkers:
     ) -> None:
         self._factory = factory
         self._retention = retention
+        self._watch = WatchJob()
         self._clock = clock
         self.dispatcher = dispatcher
         self._interval = interval
@@ -66,8 +71,8 @@ class EmbeddedWorkers:
         self._thread: threading.Thread | None = None
 
     def run_once(self) -> tuple[int, int]:
-        """Look for silent sensors, fire due timers, deliver messages, sign a checkpoint, and
-        purge what retention says is due (at most hourly)."""
+        """Look for silent sensors, fire due timers, deliver messages, sign a checkpoint, look
+        for unusual access (each minute) and purge what retention says is due (hourly)."""
         if self._pipeline is not None:
             self._pipeline.sweep()
         fired = fire_due_timers(self._factory, clock=self._clock)
@@ -75,6 +80,7 @@ class EmbeddedWorkers:
         if self._signer is not None:
             with session_scope(self._factory) as session:
                 checkpoints.sign_latest(session, clock=self._clock, signer_key=self._signer)
+        self._watch.run_if_due(self._factory, clock=self._clock)
         if self._retention is not None:
             self._retention.run_if_due(self._factory, clock=self._clock)
         return fired, sent

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from coherence.access import passwords
 from coherence.db import session_scope
+from coherence.errors import Conflict
+from coherence.recovery import pausing
 from tests.conftest import ManualClock
 
 PASSWORD = "correct horse battery staple"
@@ -17,11 +21,10 @@ PASSWORD = "correct horse battery staple"
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
-def opened(client: TestClient, asset: str = "fridge-1") -> str:
-    response = client.post(
-        "/api/v1/incidents",
-        json={"asset": asset, "playbook": "dilution-refrigerator-warm-up"},
-    )
+def opened(
+    client: TestClient, asset: str = "fridge-1", playbook: str = "dilution-refrigerator-warm-up"
+) -> str:
+    response = client.post("/api/v1/incidents", json={"asset": asset, "playbook": playbook})
     assert response.status_code == 201, response.text
     return str(response.json()["reference"])
 
@@ -146,3 +149,88 @@ def test_telemetry_through_the_normal_intake_passes_a_verifying_step(
     assert step["state"] == "done", step
     timeline = client.get(f"/api/v1/incidents/{ref}/timeline").json()
     assert any(e["actor"] == "detector" and e["type"].startswith("recovery:") for e in timeline)
+
+
+def report_state(client: TestClient, clock: ManualClock, asset: str, state: int) -> Any:
+    """Post a compressor's state twice, 15 s apart: past the rules' 10 s hold."""
+    for _ in range(2):
+        sample = {
+            "site": "sc-lab",
+            "asset": asset,
+            "metric": "compressor_state",
+            "value": state,
+            "unit": "state",
+            "timestamp": clock.now().isoformat(),
+        }
+        sent = client.post("/api/v1/telemetry", json=[sample])
+        assert sent.status_code == 200, sent.text
+        clock.advance(timedelta(seconds=15))
+    return sent.json()
+
+
+def test_a_new_anomaly_pauses_its_branch_as_the_signal_arrives(
+    client: TestClient, clock: ManualClock
+) -> None:
+    ref = opened(client, "sc-chiller-1", "pulse-tube-compressor-fault")
+    made = client.post(f"/api/v1/incidents/{ref}/recovery", json={"also": ["sc-chiller-2"]})
+    assert made.status_code == 201, made.text
+    clock.advance(timedelta(minutes=10))
+    # compressor-1 runs: no signal, nothing paused.
+    assert not report_state(client, clock, "compressor-1", 3)["incidents_opened"]
+    assert client.get(f"/api/v1/incidents/{ref}/recovery").json()["version"] == 1
+    # compressor-2 reports an error: the rule fires and its branch pauses at once.
+    # The signal opens an incident of its own as well.
+    assert report_state(client, clock, "compressor-2", 7)["incidents_opened"]
+    shown = client.get(f"/api/v1/incidents/{ref}/recovery").json()  # no refresh
+    assert (shown["version"], shown["reason"]) == (2, "paused")
+    assert shown["eta_hours"] is None
+    states = {s["asset"]: s["state"] for s in shown["steps"]}
+    assert states["compressor-2"] == states["fridge-2"] == states["qpu-2"] == "paused"
+    assert states["compressor-1"] == states["fridge-1"] == "waiting"
+    assert states["sc-chiller-1"] == states["sc-chiller-2"] == "ready"
+    note = next(s["note"] for s in shown["steps"] if s["asset"] == "compressor-2")
+    assert note == "paused: new signal compressor-2:pulse-tube-compressor-fault"
+    timeline = client.get(f"/api/v1/incidents/{ref}/timeline").json()
+    paused = [e for e in timeline if e["type"] == "recovery:paused"]
+    assert len(paused) == 1
+    assert paused[0]["actor"] == "detector"
+    assert paused[0]["payload"]["branch"] == ["compressor-2", "fridge-2", "qpu-2"]
+    # Nothing left to pause on that branch: the next refresh changes nothing.
+    again = client.post(f"/api/v1/incidents/{ref}/recovery/refresh")
+    assert again.json()["version"] == 2
+
+
+def test_a_signal_on_an_asset_outside_the_plan_changes_nothing(
+    client: TestClient, clock: ManualClock
+) -> None:
+    ref = opened(client)  # fridge-1 and qpu-1
+    assert client.post(f"/api/v1/incidents/{ref}/recovery", json={}).status_code == 201
+    before = [e["type"] for e in client.get(f"/api/v1/incidents/{ref}/timeline").json()]
+    clock.advance(timedelta(minutes=10))
+    assert report_state(client, clock, "compressor-2", 7)["incidents_opened"]
+    shown = client.get(f"/api/v1/incidents/{ref}/recovery").json()
+    assert shown["version"] == 1
+    assert {s["state"] for s in shown["steps"]} == {"ready", "waiting"}
+    after = [e["type"] for e in client.get(f"/api/v1/incidents/{ref}/timeline").json()]
+    assert after == before
+
+
+def test_a_recovery_failure_never_loses_the_signal(
+    client: TestClient, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ref = opened(client, "sc-chiller-1", "pulse-tube-compressor-fault")
+    client.post(f"/api/v1/incidents/{ref}/recovery", json={"also": ["sc-chiller-2"]})
+
+    def broken(*args: object, **kwargs: object) -> list[object]:
+        raise Conflict("the plan is being rewritten", field="plan")
+
+    monkeypatch.setattr(pausing, "pause_for_signal", broken)
+    clock.advance(timedelta(minutes=10))
+    opened_now = report_state(client, clock, "compressor-2", 7)["incidents_opened"]
+    assert len(opened_now) == 1  # the signal and its incident are kept
+    timeline = client.get(f"/api/v1/incidents/{opened_now[0]}/timeline").json()
+    assert "signal:raised" in [e["type"] for e in timeline]
+    assert client.get(f"/api/v1/incidents/{ref}/recovery").json()["version"] == 1
+    # The next look at the plan still pauses the branch, from the recorded signal.
+    refreshed = client.post(f"/api/v1/incidents/{ref}/recovery/refresh").json()
+    assert {s["asset"]: s["state"] for s in refreshed["steps"]}["compressor-2"] == "paused"

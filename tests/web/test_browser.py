@@ -114,7 +114,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
             if server.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"the server did not start: {(folder / 'serve.log').read_text()}")
             time.sleep(0.2)
-        yield {"base": base, "token": token.group(1), "folder": str(folder)}
+        yield {"base": base, "token": token.group(1), "folder": str(folder), "port": str(port)}
     finally:
         server.terminate()
         try:
@@ -218,3 +218,70 @@ def test_on_the_incident_page_countdowns_run_a_task_is_done_and_the_incident_res
     page.wait_for_selector("#phase :text('Reopen')")
     page.screenshot(path=shots / "2-resolved.png", full_page=True)
     assert "RESOLVED" in page.locator("#phase").inner_text().upper()
+
+
+def _token_for(demo: dict[str, str], person: str) -> str:
+    """Issue an API token for ``person`` in the demo's database, as an administrator would."""
+    env = {
+        **os.environ,
+        "COHERENCE_DATA_DIR": demo["folder"],
+        "COHERENCE_PORT": demo["port"],
+        "COHERENCE_DATABASE_URL": "",
+    }
+    issued = _coherence(env, "token", "create", "--person", person)
+    found = re.search(r"(coh_\S+)", issued.stdout)
+    assert found, issued.stdout
+    return found.group(1)
+
+
+def test_a_partner_sees_only_what_its_agreement_allows(
+    chromium: Any, demo: dict[str, str], shots: Path
+) -> None:
+    ref = _first_incident(demo)
+    # Polar Cryogenics services the compressors under an AMBER agreement without personal data.
+    polar = chromium.new_context().new_page()
+    polar.goto(f"{demo['base']}/login?token={_token_for(demo, 'polar-cryo-support')}")
+    polar.goto(f"{demo['base']}/?all=1")
+    polar.screenshot(path=shots / "1-polar-board.png", full_page=True)
+    assert ref in polar.locator("main").inner_text()
+    polar.goto(f"{demo['base']}/incidents/{ref}")
+    polar.screenshot(path=shots / "2-polar-incident.png", full_page=True)
+    assert "[redacted: personal data]" in polar.locator("main").inner_text()
+    assert polar.get_by_role("button", name="Add note").count() == 0
+    # Coldhead's warranty agreement shares only GREEN: the AMBER incident is not theirs to see.
+    coldhead = chromium.new_context().new_page()
+    coldhead.goto(f"{demo['base']}/login?token={_token_for(demo, 'coldhead-support')}")
+    coldhead.goto(f"{demo['base']}/?all=1")
+    coldhead.screenshot(path=shots / "3-coldhead-board.png", full_page=True)
+    assert ref not in coldhead.locator("main").inner_text()
+    refused = coldhead.goto(f"{demo['base']}/incidents/{ref}")
+    coldhead.screenshot(path=shots / "4-coldhead-refused.png", full_page=True)
+    assert refused is not None
+    assert refused.status == 403
+
+
+def test_at_phone_width_nothing_scrolls_sideways_and_the_keyboard_reaches_everything(
+    chromium: Any, demo: dict[str, str], shots: Path
+) -> None:
+    ref = _first_incident(demo)
+    page = chromium.new_page(viewport={"width": 390, "height": 844})
+    page.goto(f"{demo['base']}/login?token={demo['token']}")
+    for path in ("/", f"/incidents/{ref}", "/facility", "/partners", f"/incidents/{ref}/ics201"):
+        page.goto(f"{demo['base']}{path}")
+        name = path.strip("/").replace("/", "-") or "board"
+        page.screenshot(path=shots / f"phone-{name}.png", full_page=True)
+        wide = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert wide <= 1, f"{path} is {wide}px wider than a phone"
+    page.goto(f"{demo['base']}/?all=1")  # an earlier test may have resolved it
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+    page.keyboard.press("Enter")
+    for _ in range(60):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.textContent.trim()") == ref:
+            break
+    else:
+        pytest.fail(f"Tab never reached the link to {ref}")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**/incidents/{ref}")
+    page.screenshot(path=shots / "keyboard-incident.png", full_page=True)

@@ -129,3 +129,11 @@ def test_pages_for_a_signed_in_person_carry_the_count_and_the_script(client: Tes
     assert client.get("/static/live.js").status_code == 200
     login = client.get("/login")
     assert "live.js" not in login.text
+
+
+def test_a_client_that_does_not_ask_for_an_event_stream_is_told_so_at_once(
+    client: TestClient,
+) -> None:
+    response = signed_in(client).get("/events", headers={"Accept": "text/html"})
+    assert response.status_code == 406
+    assert "EventSource" in response.text

@@ -30,6 +30,7 @@ from coherence.incidents import service as incident_service
 from coherence.incidents.domain import reference
 from coherence.incidents.models import Incident
 from coherence.incidents.schemas import TimelineEntry
+from coherence.watch import service as watch_service
 
 WEB_TOKEN_COOKIE = "coherence_token"
 
@@ -209,6 +210,11 @@ def authorize(request: Request, session: Session, person: Person, action: Action
     decision = guard.require(
         session, person=person, action=action, now=clock.now(), incident=incident, tlp=tlp
     )
+    if action is Action.READ and incident is not None:
+        path, now = request.url.path, clock.now()
+        watch_service.record_read(
+            session, person=person, incident=incident, tlp=tlp, path=path, at=now
+        )
     return Caller(person, action, decision, incident, session, clock)
 
 

@@ -6,6 +6,8 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TextIO
 
+from coherence.comms.domain import DeliveryFailed, Outcome
+
 
 @dataclass(frozen=True)
 class OutgoingMessage:
@@ -69,6 +71,21 @@ class ConsoleChannel:
             f"{message.subject}\n{body}"
         )
         stream.flush()
+
+
+class DownChannel:
+    """Refuses every message: the stand-in for a channel an exercise has taken down."""
+
+    timeout_seconds: float = 1.0
+    receipt_seconds: float | None = None
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def send(self, message: OutgoingMessage) -> None:
+        """Fail, naming the channel the exercise took down."""
+        channel = message.address.partition(":")[0]
+        raise DeliveryFailed(Outcome.REFUSED, f"{channel} is down in the exercise")
 
 
 @dataclass

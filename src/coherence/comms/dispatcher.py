@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from coherence.clock import Clock
 from coherence.comms import service
-from coherence.comms.channels import Channel, OutgoingMessage
+from coherence.comms.channels import Channel, ConsoleChannel, DownChannel, OutgoingMessage
 from coherence.comms.domain import (
     ChannelHealth,
     DeliveryFailed,
@@ -32,6 +32,7 @@ from coherence.comms.domain import (
 from coherence.comms.models import OutboxMessage
 from coherence.comms.service import AttemptRecord, Claimed, Delivery
 from coherence.db import session_scope
+from coherence.exercises.domain import DOWN_CHANNEL, EXERCISE_CHANNEL
 
 # A channel's timeout bounds each step (connect, TLS, write, read), so one attempt can take
 # a few times it; the lease is extended to cover that, plus a margin.
@@ -65,7 +66,12 @@ class Dispatcher:
     ) -> None:
         self._factory = factory
         self._clock = clock
-        self._channels = dict(channels)
+        # Exercise pages always have somewhere to go: the console, or a channel taken down.
+        self._channels: dict[str, Channel] = {
+            EXERCISE_CHANNEL: ConsoleChannel(name=EXERCISE_CHANNEL),
+            DOWN_CHANNEL: DownChannel(DOWN_CHANNEL),
+            **channels,
+        }
         self._fallback = fallback
         self.health = health or ChannelHealth()
         self.name = name or default_name()

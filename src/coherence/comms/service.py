@@ -47,6 +47,13 @@ def enqueue(
     """Write one message for ``person`` to the outbox and record it in the ledger."""
     contacts = [{"channel": c["channel"], "address": c["address"]} for c in person.contacts]
     contacts = contacts or [dict(NO_CONTACT)]
+    if incident_id is not None:
+        # Imported here: exercises builds on incidents, which page through this module.
+        from coherence.exercises import service as exercises_service
+
+        contacts = exercises_service.rehearsed_contacts(
+            session, clock=clock, incident_id=incident_id, person=person.key, contacts=contacts
+        )
     message = OutboxMessage(
         key=str(uuid.uuid4()),
         incident_id=incident_id,

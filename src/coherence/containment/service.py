@@ -278,16 +278,23 @@ def _writable(session: Session, change_id: int) -> ChangeRecord:
     return change
 
 
+def procedures_of(session: Session, incident: Incident) -> list[ProcedureSpec]:
+    """The procedures of the playbook version the incident runs (none without a playbook)."""
+    if not incident.playbook_key or incident.playbook_version is None:
+        return []
+    row = playbooks_service.get_version_or_raise(
+        session, incident.playbook_key, incident.playbook_version
+    )
+    return list(playbooks_service.document_of(row).procedures)
+
+
 def _procedure_of(session: Session, incident: Incident, key: str) -> ProcedureSpec:
     if not incident.playbook_key or incident.playbook_version is None:
         raise ValidationFailed(
             "the incident runs no playbook; describe the change ad hoc instead",
             field="procedure",
         )
-    row = playbooks_service.get_version_or_raise(
-        session, incident.playbook_key, incident.playbook_version
-    )
-    procedures = playbooks_service.document_of(row).procedures
+    procedures = procedures_of(session, incident)
     found = next((p for p in procedures if p.key == key), None)
     if found is None:
         known = ", ".join(p.key for p in procedures) or "none"

@@ -20,8 +20,10 @@ from coherence.detection.samples import AlertStatus, ExternalAlert, Rejection, S
 from coherence.detection.service import Outcome, SignalEvent, apply_event
 from coherence.errors import CoherenceError
 from coherence.evidence.store import ContentStore
+from coherence.incidents.domain import Kind
 from coherence.ledger.domain import canonical_json
 from coherence.playbooks import service as playbooks_service
+from coherence.recovery import pausing as recovery_pausing
 from coherence.recovery import supply_service as recovery_supply
 from coherence.recovery import verification as recovery_verification
 
@@ -57,8 +59,16 @@ class Pipeline:
         clock: Clock,
         evidence_seconds: float = 600,
         store: ContentStore | None = None,
+        kind: Kind = Kind.REAL,
+        scope: str = "",
     ) -> None:
-        """``store`` registers the telemetry kept when an incident opens as evidence."""
+        """``store`` registers the telemetry kept when an incident opens as evidence.
+
+        An exercise's pipeline opens incidents of ``kind`` exercise, on signal keys prefixed
+        with ``scope`` so they never join a real incident, and keeps no recovery readings.
+        """
+        self._kind = kind
+        self._scope = scope
         self._factory = factory
         self._clock = clock
         self._store = store
@@ -106,7 +116,7 @@ class Pipeline:
                     _forget_before(recent, sample.timestamp - horizon)
                 report.accepted += 1
             watched = self._watched
-        if watched:
+        if watched and self._kind is Kind.REAL:
             self._feed_recovery([s for s in samples if (s.asset, s.metric) in watched])
         self._apply(changes, report)
         report.rejected.sort(key=lambda r: r.index)
@@ -139,7 +149,7 @@ class Pipeline:
             impact, urgency = SEVERITY_LEVELS.get(alert.severity, SEVERITY_LEVELS["sev3"])
             labels = dict(alert.labels)
             event = SignalEvent(
-                key=alert.dedup_key,
+                key=self._scope + alert.dedup_key,
                 asset=base_asset(alert.asset),
                 source=alert.source,
                 raised=alert.status is AlertStatus.FIRING,
@@ -150,10 +160,20 @@ class Pipeline:
                 playbook=labels.get("playbook"),
                 category=labels.get("category")
                 or default_category(self._assets[base_asset(alert.asset)][0]),
+                kind=self._kind,
             )
             report.accepted += 1
             self._record(self._run(event), report)
         return report
+
+    def prime(self, samples: Sequence[Sample]) -> None:
+        """Replay earlier samples into the detector's state, raising and clearing nothing."""
+        self._refresh_if_due(force=True)
+        with self._lock:
+            for sample in samples:
+                known = self._assets.get(base_asset(sample.asset))
+                if known is not None:
+                    self._detector.observe(sample, known[0])
 
     def sweep(self) -> IngestReport:
         """Raise silence rules for series that stopped reporting."""
@@ -179,7 +199,7 @@ class Pipeline:
         for change in changes:
             flapping = self._flaps.flapping(change.key, change.at)
             event = SignalEvent(
-                key=change.key,
+                key=self._scope + change.key,
                 asset=base_asset(change.asset),
                 source=f"rule:{change.rule.playbook}/{change.rule.trigger}",
                 raised=change.raised,
@@ -189,13 +209,14 @@ class Pipeline:
                 detail=f"{change.asset}: {change.detail}",
                 playbook=change.rule.playbook,
                 flapping=flapping,
+                kind=self._kind,
             )
             self._record(self._run(event), report)
 
     def _run(self, event: SignalEvent) -> Outcome:
         evidence = self._evidence(event.asset) if event.raised else None
         with session_scope(self._factory) as session:
-            return apply_event(
+            outcome = apply_event(
                 session,
                 clock=self._clock,
                 event=event,
@@ -203,6 +224,20 @@ class Pipeline:
                 evidence_samples=evidence[1] if evidence else 0,
                 evidence_store=self._store,
             )
+            if event.raised and self._kind is Kind.REAL:
+                self._pause_recovery(session, event)
+            return outcome
+
+    def _pause_recovery(self, session: Session, event: SignalEvent) -> None:
+        """Pause any restoration branch the new signal's asset is in, as the signal arrives."""
+        try:
+            # A savepoint: a recovery problem must never lose the signal itself.
+            with session.begin_nested():
+                recovery_pausing.pause_for_signal(
+                    session, clock=self._clock, asset=event.asset, signal=event.key
+                )
+        except CoherenceError:
+            log.warning("recovery not paused for %s", event.key, exc_info=True)
 
     def _evidence(self, asset: str) -> tuple[bytes, int] | None:
         with self._lock:

@@ -22,7 +22,7 @@ from coherence.errors import CoherenceError
 from coherence.evidence import service as evidence_service
 from coherence.evidence.store import ContentStore
 from coherence.incidents import service as incidents_service
-from coherence.incidents.domain import reference
+from coherence.incidents.domain import Kind, reference
 from coherence.incidents.schemas import IncidentCreate
 from coherence.ledger import service as ledger_service
 from coherence.ledger.domain import EntryType
@@ -60,6 +60,7 @@ class SignalEvent:
     playbook: str | None = None
     category: str | None = None
     flapping: bool = False
+    kind: Kind = Kind.REAL
 
 
 @dataclass(frozen=True)
@@ -91,9 +92,10 @@ def apply_event(
     if incident_id is not None and not incidents_service.is_open(session, incident_id):
         incident_id = None
     if incident_id is None and event.playbook is not None:
-        # Someone may have opened this incident by hand before the rule fired: join it.
+        # Someone may have opened this incident by hand before the rule fired: join it. Only
+        # one of the same kind: a drill never joins a real incident, nor a real signal a drill.
         incident_id = incidents_service.find_open(
-            session, asset=event.asset, playbook=event.playbook
+            session, asset=event.asset, playbook=event.playbook, kind=event.kind.value
         )
         row.incident_id = incident_id
     if not event.raised:
@@ -135,6 +137,7 @@ def apply_event(
             urgency=event.urgency,
             summary=f"Detected: {event.detail}",
             occurred_at=min(event.at, now),
+            kind=event.kind,
         ),
     )
     row.incident_id, row.flapping, row.occurrences = incident.id, False, 1

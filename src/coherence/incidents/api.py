@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from coherence.access.api import (
     Commands,
@@ -16,8 +16,8 @@ from coherence.access.api import (
 )
 from coherence.access.policy import Action
 from coherence.http import ERROR_RESPONSES, ClockDep, SessionDep
+from coherence.incidents import metrics_api, service, views
 from coherence.incidents import records as incident_records
-from coherence.incidents import service, views
 from coherence.incidents.domain import Kind, Status
 from coherence.incidents.schemas import (
     DecisionCreate,
@@ -161,12 +161,19 @@ def record_decision(
 
 @router.post("/incidents/{ref}/roles", response_model=IncidentDetail, summary="Assign a role")
 def assign_role(
-    ref: str, body: RoleAssign, session: SessionDep, clock: ClockDep, caller: Records
+    ref: str,
+    body: RoleAssign,
+    request: Request,
+    session: SessionDep,
+    clock: ClockDep,
+    caller: Records,
 ) -> IncidentDetail:
     """Give an ICS role to a person; their open tasks for that role follow them.
 
     Anyone who may add to the record may take a free role; handing a role to someone else,
-    or taking command from a sitting commander, is for the incident commander."""
+    or taking command from a sitting commander, is for the incident commander. A checked role
+    for someone not qualified is warned about, or refused (422 on `person`) under
+    COHERENCE_QUALIFICATION_POLICY=refuse unless `override_reason` says why (recorded)."""
     if not service.may_take_role(
         caller.target, role=body.role, person_key=caller.person.key, target=body.person
     ):
@@ -178,6 +185,8 @@ def assign_role(
         role=body.role,
         person_key=body.person,
         actor=caller.person.key,
+        policy=request.app.state.settings.qualification_policy,
+        override_reason=body.override_reason,
     )
     return views.incident_detail(incident)
 
@@ -238,3 +247,6 @@ def metrics(
 ) -> MetricsSummary:
     """Time to detect, acknowledge, contain, recover and close, over incidents of one kind."""
     return views.metrics_summary(session, kind=kind)
+
+
+router.include_router(metrics_api.router)

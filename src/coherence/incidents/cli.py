@@ -226,10 +226,15 @@ def assign(
     ref: str = REF,
     role: IcsRole = typer.Argument(..., help="ICS role."),
     person: str = typer.Argument(..., help="Person key."),
+    override_reason: str | None = typer.Option(
+        None, help="Why someone not qualified for the role must take it (recorded)."
+    ),
     as_person: str | None = console.AS_OPTION,
     json: bool = console.JSON_OPTION,
 ) -> None:
-    """Give an ICS role on the incident to a person (they are paged)."""
+    """Give an ICS role on the incident to a person (they are paged); a checked role for
+    someone not qualified is warned about or refused, by COHERENCE_QUALIFICATION_POLICY."""
+    policy = console.load_settings().qualification_policy
     _apply(
         lambda session: service.assign_role(
             session,
@@ -238,6 +243,8 @@ def assign(
             role=role,
             person_key=person,
             actor=console.actor(as_person),
+            policy=policy,
+            override_reason=override_reason,
         ),
         json=json,
     )

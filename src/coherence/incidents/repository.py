@@ -73,8 +73,10 @@ def tasks_for_person(session: Session, person_id: int, *, open_only: bool = True
     return session.scalars(query.order_by(Task.due_at, Task.id)).all()
 
 
-def open_for(session: Session, *, asset_key: str, playbook: str | None) -> Incident | None:
-    """Return the newest open incident on an asset run from ``playbook``, if any."""
+def open_for(
+    session: Session, *, asset_key: str, playbook: str | None, kind: str | None = None
+) -> Incident | None:
+    """Return the newest open incident on an asset run from ``playbook`` (of ``kind``), if any."""
     query = (
         select(Incident)
         .join(Incident.asset)
@@ -86,4 +88,6 @@ def open_for(session: Session, *, asset_key: str, playbook: str | None) -> Incid
         .order_by(Incident.id.desc())
         .limit(1)
     )
+    if kind is not None:
+        query = query.where(Incident.kind == kind)
     return session.scalars(query).first()

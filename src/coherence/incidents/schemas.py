@@ -95,6 +95,9 @@ class RoleAssign(_Input):
 
     role: IcsRole
     person: KeyRef
+    override_reason: Annotated[str, StringConstraints(max_length=2000)] | None = Field(
+        None, description="Why someone not qualified for the role must take it (recorded)."
+    )
 
 
 class TaskUpdate(_Input):

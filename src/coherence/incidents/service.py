@@ -22,8 +22,10 @@ from coherence.ledger.domain import EntryType
 from coherence.playbooks import service as playbooks_service
 from coherence.playbooks.domain import standard_scheme
 from coherence.playbooks.schemas import PlaybookDocument
+from coherence.settings import QualificationPolicy
 from coherence.timers import service as timers_service
 from coherence.timers.service import TimerKind
+from coherence.training import service as training_service
 
 
 def open_incident(
@@ -322,20 +324,42 @@ def reopen(session: Session, *, clock: Clock, ref: str | int, reason: str, actor
 
 
 def assign_role(
-    session: Session, *, clock: Clock, ref: str | int, role: IcsRole, person_key: str, actor: str
+    session: Session,
+    *,
+    clock: Clock,
+    ref: str | int,
+    role: IcsRole,
+    person_key: str,
+    actor: str,
+    policy: QualificationPolicy = QualificationPolicy.WARN,
+    override_reason: str | None = None,
 ) -> Incident:
-    """Give an ICS role on the incident to a person, reassign their open tasks, and tell them."""
+    """Give an ICS role on the incident to a person, reassign their open tasks, and tell them.
+
+    A checked role given to someone not qualified is warned about or refused by ``policy``;
+    ``override_reason`` lets it through either way, recorded (see training).
+    """
     incident = get_or_raise(session, ref, for_update=True)
     person = catalog_service.get_person_or_raise(session, person_key)
     current = next((r for r in incident.roles if r.role == role.value), None)
     previous = current.person.key if current else None
     if previous == person.key:
         return incident
+    training_service.check_assignment(
+        session,
+        clock=clock,
+        person=person,
+        role=role.value,
+        incident_id=incident.id,
+        policy=policy,
+        override_reason=override_reason,
+        actor=actor,
+    )
     now = clock.now()
     if current is None:
         incident.roles.append(RoleAssignment(role=role.value, person_id=person.id, assigned_at=now))
     else:
-        current.person_id = person.id
+        current.person = person
         current.assigned_at = now
     for task in incident.tasks:
         if task.owner_role == role.value and task.status == TaskStatus.OPEN.value:
@@ -463,7 +487,9 @@ def is_open(session: Session, incident_id: int) -> bool:
     return incident is not None and Status(incident.status) in domain.OPEN_STATUSES
 
 
-def find_open(session: Session, *, asset: str, playbook: str | None) -> int | None:
-    """Return the id of the newest open incident on ``asset`` run from ``playbook``."""
-    incident = repository.open_for(session, asset_key=asset, playbook=playbook)
+def find_open(
+    session: Session, *, asset: str, playbook: str | None, kind: str | None = None
+) -> int | None:
+    """Return the id of the newest open incident on ``asset`` from ``playbook``, of ``kind``."""
+    incident = repository.open_for(session, asset_key=asset, playbook=playbook, kind=kind)
     return incident.id if incident else None

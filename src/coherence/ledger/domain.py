@@ -88,6 +88,28 @@ class EntryType(StrEnum):
     RECOVERY_PAUSED = "recovery:paused"
     RECOVERY_RESUMED = "recovery:resumed"
     SUPPLY_LOADED = "supply:loaded"
+    RISK_ADDED = "risk:added"
+    RISK_UPDATED = "risk:updated"
+    ADVISORY_RECORDED = "advisory:recorded"
+    ADVISORY_WITHDRAWN = "advisory:withdrawn"
+    REVIEW_STARTED = "review:started"
+    FINDING_RECORDED = "finding:recorded"
+    FINDING_UPDATED = "finding:updated"
+    PLAYBOOK_CHANGE_PROPOSED = "playbook_change:proposed"
+    PLAYBOOK_CHANGE_SUBMITTED = "playbook_change:submitted"
+    PLAYBOOK_CHANGE_APPROVED = "playbook_change:approved"
+    PLAYBOOK_CHANGE_REJECTED = "playbook_change:rejected"
+    PLAYBOOK_REVIEWED = "playbook:reviewed"
+    EXERCISE_STARTED = "exercise:started"
+    EXERCISE_ADVANCED = "exercise:advanced"
+    EXERCISE_INJECTED = "exercise:injected"
+    EXERCISE_ENDED = "exercise:ended"
+    CURRICULUM_LOADED = "curriculum:loaded"
+    TRAINING_RECORDED = "training:recorded"
+    QUALIFICATION_WARNED = "qualification:warned"
+    QUALIFICATION_OVERRIDDEN = "qualification:overridden"
+    QUALIFICATION_REMINDED = "qualification:reminded"
+    ACCESS_FLAGGED = "access:flagged"
 
 
 ENTRY_TYPE_DESCRIPTIONS: dict[EntryType, str] = {
@@ -164,7 +186,29 @@ ENTRY_TYPE_DESCRIPTIONS: dict[EntryType, str] = {
     EntryType.RECOVERY_PAUSED: "A new anomaly paused a branch of the restoration plan.",
     EntryType.RECOVERY_RESUMED: "A paused branch of the restoration plan was resumed.",
     EntryType.SUPPLY_LOADED: "Spares and vendor contracts were loaded; payload counts them.",
+    EntryType.RISK_ADDED: "A risk was added to the register, from the API, CLI or a file.",
+    EntryType.RISK_UPDATED: "A risk's fields changed; payload gives each old and new value.",
+    EntryType.ADVISORY_RECORDED: "A threat advisory or supply-chain alert now raises likelihoods.",
+    EntryType.ADVISORY_WITHDRAWN: "An advisory was withdrawn and no longer raises likelihoods.",
     EntryType.RETENTION_PURGED: "Retention purged content past its period; leaf hashes were kept.",
+    EntryType.REVIEW_STARTED: "An after-action review of the incident was started.",
+    EntryType.FINDING_RECORDED: "A review finding was recorded with its owner and due date.",
+    EntryType.FINDING_UPDATED: "A finding's status, owner, due date or text changed.",
+    EntryType.PLAYBOOK_CHANGE_PROPOSED: "A new playbook version was proposed for a finding.",
+    EntryType.PLAYBOOK_CHANGE_SUBMITTED: "A proposed playbook change was submitted for review.",
+    EntryType.PLAYBOOK_CHANGE_APPROVED: "A reviewer approved a playbook change; it was published.",
+    EntryType.PLAYBOOK_CHANGE_REJECTED: "A proposed playbook change was rejected, and why.",
+    EntryType.PLAYBOOK_REVIEWED: "A playbook was reviewed and judged still right: no change.",
+    EntryType.EXERCISE_STARTED: "An exercise run of a scenario began, with its clock mode.",
+    EntryType.EXERCISE_ADVANCED: "The director stepped the exercise clock on.",
+    EntryType.EXERCISE_INJECTED: "An exercise inject fired: telemetry, message or complication.",
+    EntryType.EXERCISE_ENDED: "An exercise run ended; its clock stopped.",
+    EntryType.CURRICULUM_LOADED: "A new version of the training curriculum is in force.",
+    EntryType.TRAINING_RECORDED: "A course completion or exercise participation was recorded.",
+    EntryType.QUALIFICATION_WARNED: "A role went to someone not qualified for it; allowed, warned.",
+    EntryType.QUALIFICATION_OVERRIDDEN: "A role went to someone not qualified, with the reason.",
+    EntryType.QUALIFICATION_REMINDED: "A person was reminded their qualification lapses soon.",
+    EntryType.ACCESS_FLAGGED: "Unusual reading of incident data was raised as a security signal.",
 }
 
 

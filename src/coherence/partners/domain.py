@@ -80,6 +80,12 @@ class AidSpec(StrictDocument):
     kind: AidKind
     resource: Text
     quantity: int = Field(1, ge=1, le=100_000)
+    delivery_hours: float | None = Field(
+        None,
+        ge=0,
+        le=10_000,
+        description="Hours to reach the borrower's site; absent: recovery's shipped estimate.",
+    )
     notes: str = Field("", max_length=2000)
 
 

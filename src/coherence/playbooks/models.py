@@ -26,3 +26,5 @@ class PlaybookVersion(Base):
     document: Mapped[dict[str, Any]] = mapped_column(JSON)
     published_at: Mapped[datetime] = mapped_column(UTCDateTime())
     published_by: Mapped[str] = mapped_column(String(128))
+    # The after-action review finding (e.g. INC-00042/F1) whose approved change this version is.
+    finding: Mapped[str | None] = mapped_column(String(64))

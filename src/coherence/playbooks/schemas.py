@@ -225,6 +225,9 @@ class PlaybookDocument(StrictDocument):
     procedures: list[ProcedureSpec] = Field(default_factory=list)
     recovery: str = ""
     references: list[str] = Field(default_factory=list)
+    review_interval_days: int | None = Field(
+        None, ge=1, le=3650, description="Days between reviews; default 365."
+    )
 
     @field_validator("steps", "triggers", "procedures")
     @classmethod
@@ -257,6 +260,7 @@ class PlaybookSummary(BaseModel):
     applies_to: list[str]
     steps: int
     published_at: datetime
+    finding: str | None = Field(None, description="The review finding this version answers.")
 
 
 class PlaybookRead(PlaybookSummary):

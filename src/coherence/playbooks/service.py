@@ -53,17 +53,33 @@ def scheme_problems(doc: PlaybookDocument, scheme: ClassificationScheme) -> list
     return problems
 
 
+def document_data(document: PlaybookDocument) -> dict[str, Any]:
+    """Return the playbook as stored: JSON form, without an unset review interval."""
+    data = document.model_dump(mode="json")
+    # Left out when unset, so playbooks written before the field existed keep their hashes.
+    if data.get("review_interval_days") is None:
+        data.pop("review_interval_days", None)
+    return data
+
+
 def content_hash(document: PlaybookDocument) -> str:
     """Return the SHA-256 of the playbook's canonical JSON form."""
-    return hashlib.sha256(canonical_json(document.model_dump(mode="json"))).hexdigest()
+    return hashlib.sha256(canonical_json(document_data(document))).hexdigest()
 
 
 def publish(
-    session: Session, *, clock: Clock, data: dict[str, Any], actor: str, source: str
+    session: Session,
+    *,
+    clock: Clock,
+    data: dict[str, Any],
+    actor: str,
+    source: str,
+    finding: str | None = None,
 ) -> tuple[PlaybookVersion, bool]:
     """Store ``data`` as the next version of its playbook unless it is unchanged.
 
-    Returns the version now current and whether a new one was created.
+    Returns the version now current and whether a new one was created. ``finding`` names
+    the after-action review finding whose approved change this version is.
     """
     document = validate(data, source=source)
     digest = content_hash(document)
@@ -76,9 +92,10 @@ def publish(
         title=document.title,
         category=document.category,
         content_hash=digest,
-        document=document.model_dump(mode="json"),
+        document=document_data(document),
         published_at=clock.now(),
         published_by=actor,
+        finding=finding,
     )
     session.add(row)
     session.flush()
@@ -88,7 +105,13 @@ def publish(
         entry_type=EntryType.PLAYBOOK_PUBLISHED,
         actor=actor,
         subject=f"playbook:{row.key}",
-        payload={"key": row.key, "version": row.version, "content_hash": digest, "source": source},
+        payload={
+            "key": row.key,
+            "version": row.version,
+            "content_hash": digest,
+            "source": source,
+            **({"finding": finding} if finding else {}),
+        },
     )
     return row, True
 

@@ -16,6 +16,7 @@ def summary(row: PlaybookVersion) -> PlaybookSummary:
         applies_to=list(row.document.get("applies_to", [])),
         steps=len(row.document.get("steps", [])),
         published_at=row.published_at,
+        finding=row.finding,
     )
 
 

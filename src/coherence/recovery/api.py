@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from coherence.access.api import Commands, ManagesFacility, Reads, ReadsFacility, Records
 from coherence.documents import load_yaml_mapping
 from coherence.http import ERROR_RESPONSES
-from coherence.recovery import service, supply_service, verification, views
+from coherence.recovery import pausing, service, supply_service, verification, views
 from coherence.recovery.schemas import (
     GateRecord,
     PlanCreate,
@@ -54,7 +54,7 @@ def make_plan(ref: str, body: PlanCreate, caller: Commands) -> PlanRead:
 )
 def refresh(ref: str, caller: Records, body: StepAction | None = None) -> PlanRead:
     """Pause any branch with a new signal since recovery began, and recompute if so."""
-    plan = service.refresh(caller.session, clock=caller.clock, ref=caller.target.id)
+    plan = pausing.refresh(caller.session, clock=caller.clock, ref=caller.target.id)
     return views.plan_read(plan)
 
 
@@ -63,7 +63,7 @@ def refresh(ref: str, caller: Records, body: StepAction | None = None) -> PlanRe
 )
 def start_step(ref: str, key: str, caller: Records, body: StepAction | None = None) -> StepRead:
     """Begin a ready step; the steps done now become its rollback point."""
-    step = service.start_step(
+    step = verification.start_step(
         caller.session, clock=caller.clock, ref=caller.target.id, asset=key, actor=caller.person.key
     )
     return views.step_read(step)
@@ -128,7 +128,7 @@ def record_gate(ref: str, key: str, body: GateRecord, caller: Records) -> StepRe
 )
 def resume(ref: str, key: str, caller: Commands, body: StepAction | None = None) -> PlanRead:
     """Resume a branch paused by an anomaly, once its signal has cleared."""
-    plan = service.resume(
+    plan = pausing.resume(
         caller.session, clock=caller.clock, ref=caller.target.id, asset=key, actor=caller.person.key
     )
     return views.plan_read(plan)

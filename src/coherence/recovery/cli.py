@@ -10,7 +10,7 @@ import typer
 from coherence import console
 from coherence.documents import load_yaml_file
 from coherence.errors import ValidationFailed
-from coherence.recovery import service, supply_service, verification, views
+from coherence.recovery import pausing, service, supply_service, verification, views
 from coherence.recovery.models import RecoveryPlan
 from coherence.recovery.schemas import PlanCreate
 
@@ -50,6 +50,11 @@ def _print(plan: RecoveryPlan, json: bool) -> None:
             for s in plan.steps
         ],
     )
+    # Where each part comes from (vendor, window, mutual aid) and why a step is paused.
+    for step in plan.steps:
+        for line in (step.part["detail"] if step.part else None, step.note):
+            if line:
+                console.out.print(f"  {step.asset}: {line}", markup=False)
 
 
 def _parts(values: list[str]) -> dict[str, str]:
@@ -90,7 +95,7 @@ def plan(
 def show(ref: str = REF, json: bool = console.JSON_OPTION) -> None:
     """Show the plan: waves, waits, states, gates pending and the time to full service."""
     with console.session() as session:
-        row = service.refresh(session, clock=console.clock(), ref=ref)
+        row = pausing.refresh(session, clock=console.clock(), ref=ref)
         _print(row, json)
 
 
@@ -99,7 +104,7 @@ def show(ref: str = REF, json: bool = console.JSON_OPTION) -> None:
 def start(ref: str = REF, asset: str = ASSET, as_person: str | None = console.AS_OPTION) -> None:
     """Begin work on a ready step."""
     with console.session() as session:
-        step = service.start_step(
+        step = verification.start_step(
             session, clock=console.clock(), ref=ref, asset=asset, actor=console.actor(as_person)
         )
         console.out.print(f"{step.asset}: {step.state}")
@@ -174,7 +179,7 @@ def reading(
 def resume(ref: str = REF, asset: str = ASSET, as_person: str | None = console.AS_OPTION) -> None:
     """Resume a branch paused by an anomaly, once its signal has cleared."""
     with console.session() as session:
-        row = service.resume(
+        row = pausing.resume(
             session, clock=console.clock(), ref=ref, asset=asset, actor=console.actor(as_person)
         )
         console.out.print(f"plan v{row.version}: {row.status}")

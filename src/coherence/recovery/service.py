@@ -1,4 +1,7 @@
-"""Recovery state changes: plan, start, verify, roll back, pause; each one ledgered."""
+"""Restoration plans: computed from the catalog and supply, stored as versions, ledgered.
+
+Working the steps is in ``verification``; pausing and resuming branches in ``pausing``.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +14,7 @@ from sqlalchemy.orm import Session
 
 from coherence.catalog import service as catalog_service
 from coherence.clock import Clock
-from coherence.detection.models import SignalKey
-from coherence.errors import Conflict, NotFound, ValidationFailed
+from coherence.errors import NotFound, ValidationFailed
 from coherence.incidents import service as incidents_service
 from coherence.incidents.models import Incident
 from coherence.ledger import service as ledger_service
@@ -21,7 +23,7 @@ from coherence.partners import service as partners_service
 from coherence.recovery import gates as gate_rules
 from coherence.recovery import planning
 from coherence.recovery.models import RecoveryPlan, RecoveryStep, VendorContract
-from coherence.recovery.supply import AidOffer, Contract, Spare, source_parts
+from coherence.recovery.supply import AidOffer, Contract, Spare, Window, source_parts
 from coherence.recovery.supply_service import spares
 
 OPEN_STATES = ("waiting", "ready", "in_progress", "verifying", "paused")
@@ -81,13 +83,25 @@ def _part_waits(
     if not parts:
         return {}
     contracts = {
-        c.vendor: Contract(c.vendor, c.response_hours, c.repair_hours, dict(c.parts))
+        c.vendor: Contract(
+            c.vendor,
+            c.response_hours,
+            c.repair_hours,
+            dict(c.parts),
+            tuple(Window(w["weekday"], w["start_hour"], w["hours"]) for w in c.windows),
+        )
         for c in session.scalars(select(VendorContract))
     }
     stock = [Spare(s.site, s.part, s.quantity, frozenset(s.fits)) for s in spares(session)]
     owner = incident.site.organisation.key
     aid = [
-        AidOffer(a.key, offer["from"], offer["resource"], int(offer.get("quantity", 1)))
+        AidOffer(
+            a.key,
+            offer["from"],
+            offer["resource"],
+            int(offer.get("quantity", 1)),
+            offer.get("delivery_hours"),
+        )
         for provider in sorted({v for n in graph.values() for v in n.vendors} | {owner})
         for a in partners_service.covering(
             session, organisation=provider, incident=incident, now=now
@@ -102,6 +116,7 @@ def _part_waits(
         contracts=contracts,
         aid=list({(o.agreement, o.resource): o for o in aid}.values()),
         aid_hours=gate_rules.mutual_aid_hours(),
+        now=now,
     )
 
 
@@ -199,6 +214,8 @@ def _write_plan(
                 else _gate_rows(step.kind),
                 rollback_point=old.rollback_point if old is not None else None,
                 started_at=old.started_at if old is not None and state != "waiting" else None,
+                # Why a step is paused stays with it in the new version.
+                note=old.note if old is not None and state == old.state else None,
             )
         )
         position += 1
@@ -313,6 +330,7 @@ def recompute(
     roots: Sequence[str] | None = None,
     parts: Mapping[str, str] | None = None,
 ) -> RecoveryPlan:
+    """Supersede ``plan`` with a new version that keeps every step's state so far."""
     plan.status = "superseded"
     carried = {s.asset: s for s in plan.steps if s.state != "rolled_back"}
     return _write_plan(
@@ -330,6 +348,7 @@ def recompute(
 
 
 def step_of(plan: RecoveryPlan, asset: str) -> RecoveryStep:
+    """The plan's step for ``asset``, or NotFound naming it."""
     for step in plan.steps:
         if step.asset == asset:
             return step
@@ -344,6 +363,7 @@ def record(
     actor: str,
     **payload: Any,
 ) -> None:
+    """Append a recovery ledger entry about ``plan`` on its incident."""
     ledger_service.append(
         session,
         clock=clock,
@@ -353,98 +373,3 @@ def record(
         incident_id=plan.incident_id,
         payload={"plan": plan.id, **payload},
     )
-
-
-def refresh(session: Session, *, clock: Clock, ref: str | int) -> RecoveryPlan:
-    """Return the current plan after pausing any branch a new anomaly has hit."""
-    incident = incidents_service.get_or_raise(session, ref)
-    plan = current_plan_or_raise(session, incident)
-    if plan.status != "active":
-        return plan
-    open_assets = {s.asset for s in plan.steps if s.state in OPEN_STATES[:4]}
-    if not open_assets:
-        return plan
-    fresh = session.scalars(
-        select(SignalKey).where(
-            SignalKey.asset.in_(open_assets),
-            SignalKey.firing.is_(True),
-            SignalKey.last_seen > plan.began_at,
-        )
-    ).all()
-    if not fresh:
-        return plan
-    graph = graph_of(session)
-    among = [s.asset for s in plan.steps if s.state in OPEN_STATES]
-    for signal in sorted(fresh, key=lambda s: s.asset):
-        hit = planning.branch(graph, signal.asset, among)
-        for step in plan.steps:
-            if step.asset in hit and step.state in OPEN_STATES[:4]:
-                step.state = "paused"
-                step.note = f"paused: new signal {signal.dedup_key}"
-        record(
-            session,
-            clock,
-            EntryType.RECOVERY_PAUSED,
-            plan,
-            "detector",
-            asset=signal.asset,
-            signal=signal.dedup_key,
-            branch=sorted(hit),
-        )
-    return recompute(
-        session, clock=clock, incident=incident, plan=plan, actor="detector", reason="paused"
-    )
-
-
-def resume(
-    session: Session, *, clock: Clock, ref: str | int, asset: str, actor: str
-) -> RecoveryPlan:
-    """Resume a paused branch once the anomaly that paused it has cleared."""
-    incident = incidents_service.get_or_raise(session, ref, for_update=True)
-    plan = current_plan_or_raise(session, incident)
-    step = step_of(plan, asset)
-    if step.state != "paused":
-        raise Conflict(f"{asset} is {step.state}, not paused", field="key")
-    firing = session.scalars(
-        select(SignalKey.dedup_key).where(
-            SignalKey.asset == asset,
-            SignalKey.firing.is_(True),
-            SignalKey.last_seen > plan.began_at,
-        )
-    ).all()
-    if firing:
-        raise Conflict(f"{asset} still has a firing signal: {', '.join(firing)}", field="key")
-    graph = graph_of(session)
-    hit = planning.branch(graph, asset, [s.asset for s in plan.steps if s.state == "paused"])
-    for other in plan.steps:
-        if other.asset in hit:
-            other.state, other.note = "waiting", None
-    record(session, clock, EntryType.RECOVERY_RESUMED, plan, actor, asset=asset, branch=sorted(hit))
-    return recompute(
-        session, clock=clock, incident=incident, plan=plan, actor=actor, reason="resumed"
-    )
-
-
-def start_step(
-    session: Session, *, clock: Clock, ref: str | int, asset: str, actor: str
-) -> RecoveryStep:
-    """Begin work on a ready step; the assets done now are its rollback point."""
-    refresh(session, clock=clock, ref=ref)
-    incident = incidents_service.get_or_raise(session, ref, for_update=True)
-    plan = current_plan_or_raise(session, incident)
-    step = step_of(plan, asset)
-    if step.state != "ready":
-        waits = ", ".join(step.waits_for) or "nothing"
-        raise Conflict(f"{asset} is {step.state}, not ready (waits for {waits})", field="key")
-    step.state, step.started_at = "in_progress", clock.now()
-    step.rollback_point = sorted(s.asset for s in plan.steps if s.state == "done")
-    record(
-        session,
-        clock,
-        EntryType.RECOVERY_STEP_STARTED,
-        plan,
-        actor,
-        asset=asset,
-        rollback_point=step.rollback_point,
-    )
-    return step

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from pydantic import Field, StringConstraints, model_validator
@@ -39,7 +40,11 @@ class ContractSpec(StrictDocument):
     vendor: Key
     response_hours: Hours
     repair_hours: Hours
-    maintenance_windows: list[WindowSpec] = Field(default_factory=list, max_length=20)
+    maintenance_windows: list[WindowSpec] = Field(
+        default_factory=list,
+        max_length=20,
+        description="When the vendor's engineer works on site; none: at any time.",
+    )
     parts: dict[Key, Hours] = Field(
         default_factory=dict, description="Part: lead time in hours to deliver it on site."
     )
@@ -73,23 +78,85 @@ class Spare:
 
 
 @dataclass(frozen=True)
+class Window:
+    """A weekly maintenance window: weekday (0 = Monday), start hour and length, in UTC."""
+
+    weekday: int
+    start_hour: int
+    hours: int
+
+
+@dataclass(frozen=True)
 class Contract:
-    """A vendor's terms as the estimate needs them."""
+    """A vendor's terms as the estimate needs them; no windows means work at any time."""
 
     vendor: str
     response_hours: float
     repair_hours: float
     parts: Mapping[str, float]
+    windows: tuple[Window, ...] = ()
 
 
 @dataclass(frozen=True)
 class AidOffer:
-    """A partner's mutual-aid offer of spares, under an agreement in force."""
+    """A partner's mutual-aid offer of spares, under an agreement in force.
+
+    ``hours`` is the offer's own delivery time; None takes the shipped default.
+    """
 
     agreement: str
     provider: str
     resource: str
     quantity: int
+    hours: float | None = None
+
+
+def next_window(at: datetime, windows: Sequence[Window]) -> datetime:
+    """The first moment at or after ``at`` inside one of ``windows``; ``at`` if there are none.
+
+    A window may run past midnight, and from Sunday into Monday.
+    """
+    at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+    if not windows:
+        return at
+    monday = datetime(at.year, at.month, at.day, tzinfo=UTC) - timedelta(days=at.weekday())
+    # Last week's occurrence may still be running; next week's always starts after ``at``.
+    spans = [
+        (start, start + timedelta(hours=w.hours))
+        for w in windows
+        for week in (-1, 0, 1)
+        for start in [monday + timedelta(weeks=week, days=w.weekday, hours=w.start_hour)]
+    ]
+    if any(start <= at < end for start, end in spans):
+        return at
+    return min(start for start, _end in spans if start > at)
+
+
+def _vendor_wait(vendor: str, contract: Contract, part: str, now: datetime) -> PartWait:
+    """The vendor's wait: the later of lead time and response SLA, then the next window."""
+    lead, response = contract.parts[part], contract.response_hours
+    ready = max(lead, response)
+    why = f"{lead:g} h lead time" if lead >= response else f"{response:g} h response SLA"
+    landed = now + timedelta(hours=ready)
+    on_site = next_window(landed, contract.windows)
+    hours = (on_site - now).total_seconds() / 3600
+    if on_site > landed:
+        why += f", then the next maintenance window {on_site:%a %d %b %H:%M} UTC"
+    elif contract.windows:
+        why += ", inside a maintenance window"
+    terms = f"response SLA {response:g} h, repair SLA {contract.repair_hours:g} h"
+    return PartWait(part, round(hours, 2), "vendor", f"vendor {vendor}: {why} ({terms})")
+
+
+def _aid_wait(offer: AidOffer, part: str, default_hours: float) -> PartWait:
+    hours = default_hours if offer.hours is None else offer.hours
+    return PartWait(
+        part,
+        hours,
+        "mutual_aid",
+        f"mutual aid from {offer.provider} under {offer.agreement}: {offer.resource}, "
+        f"delivered in about {hours:g} h",
+    )
 
 
 def _matches(part: str, resource: str) -> bool:
@@ -106,12 +173,17 @@ def source_parts(
     contracts: Mapping[str, Contract],
     aid: Sequence[AidOffer],
     aid_hours: float,
+    now: datetime,
 ) -> dict[str, PartWait]:
     """For each asset needing a part: a spare on site (no wait), else the fastest of its
-    vendors' lead time or response SLA and a partner's mutual aid, saying which."""
+    vendors (lead time or response SLA, then their maintenance window) and a partner's
+    mutual aid (the offer's delivery time, else ``aid_hours``), saying which.
+
+    Hours count from ``now``, the moment the plan is made.
+    """
     stock = {(s.site, s.part): s.quantity for s in spares}
     fits = {(s.site, s.part): s.fits for s in spares}
-    aid_left = {id(a): a.quantity for a in aid}
+    left = [a.quantity for a in aid]
     found: dict[str, PartWait] = {}
     # Safety-critical assets draw on stock first.
     order = sorted(needs, key=lambda k: (graph[k].criticality != "safety_critical", k))
@@ -122,42 +194,22 @@ def source_parts(
             stock[where] -= 1
             found[asset] = PartWait(part, 0.0, "spare", f"spare {part} on site at {node.site}")
             continue
-        options: list[PartWait] = []
+        # Each option with the index of the aid offer it would use up, if any.
+        options: list[tuple[PartWait, int | None]] = []
         for vendor in node.vendors:
             contract = contracts.get(vendor)
-            if contract is None or part not in contract.parts:
-                continue
-            hours = max(contract.parts[part], contract.response_hours)
-            options.append(
-                PartWait(
-                    part,
-                    hours,
-                    "vendor",
-                    f"vendor {vendor}: lead time {contract.parts[part]:g} h, response SLA "
-                    f"{contract.response_hours:g} h, repair SLA {contract.repair_hours:g} h",
-                )
-            )
-        for offer in aid:
-            if aid_left[id(offer)] > 0 and _matches(part, offer.resource):
-                options.append(
-                    PartWait(
-                        part,
-                        aid_hours,
-                        "mutual_aid",
-                        f"mutual aid from {offer.provider} under {offer.agreement}: "
-                        f"{offer.resource}, about {aid_hours:g} h",
-                    )
-                )
+            if contract is not None and part in contract.parts:
+                options.append((_vendor_wait(vendor, contract, part, now), None))
+        for index, offer in enumerate(aid):
+            if left[index] > 0 and _matches(part, offer.resource):
+                options.append((_aid_wait(offer, part, aid_hours), index))
         if not options:
             found[asset] = PartWait(
                 part, float("inf"), "none", f"no spare, contract or mutual aid offers {part}"
             )
             continue
-        best = min(options, key=lambda o: (o.hours, o.source))
-        if best.source == "mutual_aid":
-            for offer in aid:
-                if aid_left[id(offer)] > 0 and _matches(part, offer.resource):
-                    aid_left[id(offer)] -= 1
-                    break
+        best, used = min(options, key=lambda o: (o[0].hours, o[0].source, o[1] or 0))
+        if used is not None:
+            left[used] -= 1
         found[asset] = best
     return found

@@ -1,4 +1,5 @@
-"""Verifying restoration steps: gates judged from telemetry or recorded by hand, rollback."""
+"""Working restoration steps: start (a rollback point), gates judged from telemetry or recorded
+by hand, and rollback when one fails."""
 
 from __future__ import annotations
 
@@ -17,16 +18,41 @@ from coherence.incidents.models import Incident
 from coherence.ledger.domain import EntryType
 from coherence.playbooks import service as playbooks_service
 from coherence.recovery import gates as gate_rules
-from coherence.recovery import planning, service
+from coherence.recovery import pausing, planning, service
 from coherence.recovery.models import RecoveryPlan, RecoveryStep
 from coherence.recovery.supply_service import readings_for
+
+
+def start_step(
+    session: Session, *, clock: Clock, ref: str | int, asset: str, actor: str
+) -> RecoveryStep:
+    """Begin work on a ready step; the assets done now are its rollback point."""
+    pausing.refresh(session, clock=clock, ref=ref)
+    incident = incidents_service.get_or_raise(session, ref, for_update=True)
+    plan = service.current_plan_or_raise(session, incident)
+    step = service.step_of(plan, asset)
+    if step.state != "ready":
+        waits = ", ".join(step.waits_for) or "nothing"
+        raise Conflict(f"{asset} is {step.state}, not ready (waits for {waits})", field="key")
+    step.state, step.started_at = "in_progress", clock.now()
+    step.rollback_point = sorted(s.asset for s in plan.steps if s.state == "done")
+    service.record(
+        session,
+        clock,
+        EntryType.RECOVERY_STEP_STARTED,
+        plan,
+        actor,
+        asset=asset,
+        rollback_point=step.rollback_point,
+    )
+    return step
 
 
 def complete_step(
     session: Session, *, clock: Clock, ref: str | int, asset: str, actor: str
 ) -> RecoveryStep:
     """Mark the work on a step finished and judge its gates; it is done only when all pass."""
-    service.refresh(session, clock=clock, ref=ref)
+    pausing.refresh(session, clock=clock, ref=ref)
     incident = incidents_service.get_or_raise(session, ref, for_update=True)
     plan = service.current_plan_or_raise(session, incident)
     step = service.step_of(plan, asset)
@@ -101,7 +127,7 @@ def check_gates(
     session: Session, *, clock: Clock, ref: str | int, asset: str, actor: str
 ) -> RecoveryStep:
     """Judge a verifying step's telemetry gates again on the latest readings."""
-    service.refresh(session, clock=clock, ref=ref)
+    pausing.refresh(session, clock=clock, ref=ref)
     incident = incidents_service.get_or_raise(session, ref, for_update=True)
     plan = service.current_plan_or_raise(session, incident)
     step = service.step_of(plan, asset)

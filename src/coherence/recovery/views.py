@@ -80,7 +80,7 @@ def diagram(plan: RecoveryPlan) -> str:
     height = PAD * 2 + 20 + max((len(c) for c in columns.values()), default=1) * (BOX_H + GAP_Y)
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="recovery-plan" role="img" '
-        f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" fill="currentColor" '
         f'aria-label="Restoration plan version {plan.version}">',
         '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="6" '
         'markerHeight="6" orient="auto"><path d="M0,0 L10,5 L0,10 z"/></marker></defs>',

@@ -22,6 +22,7 @@ class TimerKind(StrEnum):
     STATEMENT_DUE = "statement.due"
     OBLIGATION_WARN = "obligation.warn"
     OBLIGATION_DUE = "obligation.due"
+    TRAINING_REMINDER = "training.reminder"
 
 
 class TimerStatus(StrEnum):

@@ -15,7 +15,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
-from starlette.responses import StreamingResponse
+from starlette.responses import PlainTextResponse, Response, StreamingResponse
 
 from coherence.ledger import service as ledger_service
 from coherence.web.guards import PageLists
@@ -65,9 +65,16 @@ async def events(
     request: Request,
     caller: PageLists,
     since: Annotated[int | None, Query(ge=0, le=2**62)] = None,
-) -> StreamingResponse:
+) -> Response:
     """Stream ``change`` events to an open dashboard page (server-sent events)."""
     del caller  # the dependency is the check: only people who may list incidents listen
+    if "text/event-stream" not in request.headers.get("accept", ""):
+        # Anything else would hold the connection open for minutes waiting for events.
+        return PlainTextResponse(
+            "this is a server-sent event stream: open it with EventSource "
+            "(Accept: text/event-stream)",
+            status_code=406,
+        )
     engine: Engine = request.app.state.engine
     resumed = request.headers.get("last-event-id", "")
     start = since if since is not None else (int(resumed) if resumed.isdigit() else None)

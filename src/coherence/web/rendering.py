@@ -15,6 +15,7 @@ from coherence.access.api import Caller, redact_timeline, withhold_personal
 from coherence.access.policy import Action
 from coherence.access.redaction import Redactions, placeholder
 from coherence.catalog import service as catalog_service
+from coherence.catalog.domain import IcsRole
 from coherence.catalog.models import Person
 from coherence.clock import Clock
 from coherence.comms import plans, statements_service
@@ -148,6 +149,8 @@ def render_incident(
         "statements": statements_service.statements_for_incident(session, incident.id),
         "statement_templates": _statement_templates(session),
         "can_communicate": caller.can(Action.COMMUNICATE, incident),
+        "ics_roles": [role.value for role in IcsRole],
+        "people": [(p.key, p.name) for p in catalog_service.list_people(session)],
         "changes": [
             containment_views.change_read(c)
             for c in containment_service.changes_for(session, incident.id)
@@ -172,6 +175,8 @@ def render_incident(
         ],
         "can_ack": Status.ACKNOWLEDGED in detail.allowed_transitions and may[Action.RECORD],
         "can_record": may[Action.RECORD],
+        "can_command": may[Action.COMMAND],
+        "procedures": containment_service.procedures_of(session, incident),
         "metrics": [
             (name, name.replace("_", " ").capitalize(), description, detail.metrics.get(name))
             for name, description in METRIC_DESCRIPTIONS.items()

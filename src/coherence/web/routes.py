@@ -13,11 +13,12 @@ from starlette.responses import RedirectResponse, Response
 from coherence.access.api import Caller
 from coherence.access.policy import Action
 from coherence.comms import service as comms_service
+from coherence.containment import pages as containment_pages
 from coherence.errors import CoherenceError
 from coherence.http import ClockDep, SessionDep
+from coherence.incidents import metrics_views, views
 from coherence.incidents import records as incident_records
 from coherence.incidents import service as incidents_service
-from coherence.incidents import views
 from coherence.incidents.domain import OPEN_STATUSES, Status, reference
 from coherence.incidents.schemas import (
     DecisionCreate,
@@ -26,13 +27,17 @@ from coherence.incidents.schemas import (
     TaskUpdate,
     TransitionRequest,
 )
+from coherence.recovery import pages as recovery_pages
+from coherence.reviews import pages as review_pages
 from coherence.web import (
     acks,
     auth,
     facility,
     live,
     partners_page,
+    playbooks_page,
     reports,
+    roles,
     statements_page,
     status,
 )
@@ -70,7 +75,13 @@ def mount_web(app: FastAPI) -> None:
     app.include_router(reports.router)
     app.include_router(partners_page.router)
     app.include_router(statements_page.router)
+    app.include_router(playbooks_page.router)
+    app.include_router(roles.router)
     app.include_router(router)
+    app.include_router(review_pages.router)
+    app.include_router(metrics_views.router)
+    app.include_router(containment_pages.router)
+    app.include_router(recovery_pages.router)
     app.add_exception_handler(auth.LoginRequired, auth.login_required_handler)
     app.add_exception_handler(auth.CrossOriginRefused, auth.cross_origin_handler)
     app.add_exception_handler(PageRefused, page_refused_handler)

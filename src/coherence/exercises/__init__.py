@@ -1,0 +1,1 @@
+"""Exercises and drills: scenarios with timed injects on a simulated clock, scored."""

@@ -1,0 +1,1 @@
+"""After-action reviews: findings, proposed playbook changes and playbook review dates."""

@@ -1,0 +1,1 @@
+"""Risk: the register, failure rates learned from history and Monte Carlo availability."""

@@ -1,0 +1,1 @@
+"""Training and qualifications: the curriculum, people's records, and who may fill which role."""

@@ -1,0 +1,1 @@
+"""Watchful access: every read of incident data recorded, unusual reading raised as a signal."""
