@@ -117,30 +117,51 @@ def test_the_vendor_window_moves_the_estimate_with_the_clock(
     # Nobody stocks or lends a compressor capsule: coldhead-compressors ships it in 240 h and
     # works on site Tuesdays and Thursdays 08:00-16:00 UTC.
     ref = open_incident(factory, clock, "compressor-1", "pulse-tube-compressor-fault")
-    capsule = {"compressor-1": "compressor-capsule"}
     with session_scope(factory) as session:
-        plan = service.make_plan(session, clock=clock, ref=ref, actor="a", parts=capsule)
+        plan = service.make_plan(
+            session, clock=clock, ref=ref, actor="a", parts={"compressor-1": "compressor-capsule"}
+        )
         step = next(s for s in plan.steps if s.asset == "compressor-1")
         # Ordered Monday 10:00, it lands Thursday 15 January 10:00, inside a window.
         assert step.part is not None
         assert step.part["source"] == "vendor"
         assert step.part["hours"] == 240
         assert "240 h lead time, inside a maintenance window" in step.part["detail"]
-        first_eta = plan.eta_hours
     clock.advance(timedelta(hours=7))
+    later = open_incident(factory, clock, "compressor-2", "pulse-tube-compressor-fault")
     with session_scope(factory) as session:
-        plan = service.make_plan(session, clock=clock, ref=ref, actor="a")
-        step = next(s for s in plan.steps if s.asset == "compressor-1")
+        plan = service.make_plan(
+            session, clock=clock, ref=later, actor="a", parts={"compressor-2": "compressor-capsule"}
+        )
+        step = next(s for s in plan.steps if s.asset == "compressor-2")
         # Ordered at 17:00 it lands after Thursday's window closes: the engineer comes Tuesday.
         assert step.part is not None
         assert step.part["hours"] == 351
         assert "then the next maintenance window Tue 20 Jan 08:00 UTC" in step.part["detail"]
         assert step.start_hours == 351
-        assert first_eta is not None
-        assert plan.eta_hours == first_eta + 111
         read = views.plan_read(plan)
         assert read.full_service_at is not None
         assert read.full_service_at.date() == date(2026, 1, 22)
+
+
+def test_a_part_already_ordered_keeps_its_arrival_when_the_plan_is_recomputed(
+    factory: sessionmaker[Session], clock: ManualClock, supplied: None
+) -> None:
+    ref = open_incident(factory, clock, "compressor-1", "pulse-tube-compressor-fault")
+    capsule = {"compressor-1": "compressor-capsule"}
+    with session_scope(factory) as session:
+        first = views.plan_read(
+            service.make_plan(session, clock=clock, ref=ref, actor="a", parts=capsule)
+        )
+    clock.advance(timedelta(hours=7))
+    with session_scope(factory) as session:
+        plan = service.make_plan(session, clock=clock, ref=ref, actor="a")
+        step = next(s for s in plan.steps if s.asset == "compressor-1")
+        assert step.part is not None
+        assert step.part["hours"] == 233  # 240 h ordered 7 h ago: not a new 240 h wait
+        assert step.part["arrives_at"].startswith("2026-01-15T10:00")
+        assert "inside a maintenance window" in step.part["detail"]
+        assert views.plan_read(plan).full_service_at == first.full_service_at
 
 
 def test_a_supply_file_with_a_bad_window_is_refused_and_changes_nothing(

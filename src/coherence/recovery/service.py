@@ -6,7 +6,8 @@ Working the steps is in ``verification``; pausing and resuming branches in ``pau
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from datetime import datetime
+from dataclasses import replace
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -139,11 +140,37 @@ def _gate_rows(kind: str) -> list[dict[str, Any]]:
     ]
 
 
-def _part_row(wait: planning.PartWait | None) -> dict[str, Any] | None:
+def _part_row(wait: planning.PartWait | None, now: datetime) -> dict[str, Any] | None:
     if wait is None:
         return None
-    hours = None if wait.hours == float("inf") else wait.hours
-    return {"part": wait.part, "hours": hours, "source": wait.source, "detail": wait.detail}
+    finite = wait.hours != float("inf")
+    return {
+        "part": wait.part,
+        "hours": wait.hours if finite else None,
+        "source": wait.source,
+        "detail": wait.detail,
+        # When the part is due on site, fixed when it was first sourced: a recomputed plan
+        # counts down to it rather than waiting the whole lead time again.
+        "arrives_at": (now + timedelta(hours=wait.hours)).isoformat() if finite else None,
+    }
+
+
+def _still_coming(
+    waits: Mapping[str, planning.PartWait], carried: Mapping[str, RecoveryStep], now: datetime
+) -> dict[str, planning.PartWait]:
+    """Count each part already on its way down to the arrival the earlier plan expected."""
+    found = dict(waits)
+    for asset, wait in waits.items():
+        old = carried.get(asset)
+        earlier = old.part if old is not None else None
+        if not earlier or not earlier.get("arrives_at"):
+            continue
+        if (earlier["part"], earlier["source"]) != (wait.part, wait.source):
+            continue
+        arrives = datetime.fromisoformat(earlier["arrives_at"])
+        left = max(0.0, (arrives - now).total_seconds() / 3600)
+        found[asset] = replace(wait, hours=left, detail=earlier["detail"])
+    return found
 
 
 def _write_plan(
@@ -169,6 +196,7 @@ def _write_plan(
     waits = _part_waits(
         session, graph, {a: p for a, p in parts.items() if a in todo}, incident, now
     )
+    waits = _still_coming(waits, carried, now)
     computed = planning.plan(
         graph, todo, durations=gate_rules.durations(), part_waits=waits, paused=paused
     )
@@ -206,7 +234,7 @@ def _write_plan(
                 waits_for=list(step.waits_for),
                 notes=[*step.notes, *(f"blocked by paused {b}" for b in step.blocked_by)],
                 duration_hours=step.duration_hours,
-                part=_part_row(step.part),
+                part=_part_row(step.part, now),
                 start_hours=step.start_hours,
                 finish_hours=step.finish_hours,
                 gates=list(old.gates)
