@@ -285,3 +285,24 @@ def test_at_phone_width_nothing_scrolls_sideways_and_the_keyboard_reaches_everyt
     page.keyboard.press("Enter")
     page.wait_for_url(f"**/incidents/{ref}")
     page.screenshot(path=shots / "keyboard-incident.png", full_page=True)
+
+
+def test_every_page_in_the_navigation_opens_without_an_error(
+    chromium: Any, demo: dict[str, str], shots: Path
+) -> None:
+    ref = _first_incident(demo)
+    page = chromium.new_page()
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.goto(f"{demo['base']}/login?token={demo['token']}")
+    links = page.eval_on_selector_all(".topnav a", "els => els.map(e => e.getAttribute('href'))")
+    assert len(links) >= 10
+    for path in [*links, f"/incidents/{ref}", f"/incidents/{ref}/ics209", "/status"]:
+        response = page.goto(f"{demo['base']}{path}")
+        assert response is not None
+        name = path.strip("/").replace("/", "-") or "board"
+        page.screenshot(path=shots / f"{name}.png", full_page=True)
+        assert response.status == 200, f"{path} answered {response.status}"
+        assert page.locator("main h1, main h2").count(), f"{path} has no heading"
+    assert not problems, problems
