@@ -16,7 +16,9 @@ from coherence.comms.channels import MemoryChannel
 from coherence.comms.dispatcher import Dispatcher
 from coherence.comms.models import DeliveryAttempt, OutboxMessage
 from coherence.db import session_scope
+from coherence.documents import load_yaml_file
 from coherence.exercises.runner import Runner
+from coherence.recovery import supply_service
 from tests.conftest import ManualClock
 from tests.helpers import counts
 
@@ -153,3 +155,31 @@ def test_an_accelerated_clock_fires_injects_as_it_reaches_them(
     assert all(i["status"] == "fired" for i in status["injects"])
     assert 59 <= status["elapsed_minutes"] <= 61
     assert sum(slept) <= 61
+
+
+def test_a_back_ordered_spare_is_gone_from_the_drills_plan_only(
+    client: TestClient, clock: ManualClock, factory: sessionmaker[Session]
+) -> None:
+    supply = Path(__file__).resolve().parents[2] / "examples" / "supply.yaml"
+    with session_scope(factory) as session:
+        supply_service.load_supply(
+            session, clock=clock, data=load_yaml_file(supply), actor="test", source="supply.yaml"
+        )
+    exercise = start(client, scenario()).json()["reference"]
+    clock.advance(timedelta(seconds=10))
+    status = client.post(f"/api/v1/exercises/{exercise}/advance", json={"minutes": 31}).json()
+    assert "spare adsorber-cartridge back-ordered" in status["complications"]
+    drill = status["incidents"][0]
+    fault = {"asset": "compressor-2", "playbook": "pulse-tube-compressor-fault"}
+    real = client.post("/api/v1/incidents", json=fault).json()["reference"]
+    sources = {}
+    for ref, asset in ((drill, "compressor-1"), (real, "compressor-2")):
+        plan = client.post(
+            f"/api/v1/incidents/{ref}/recovery", json={"parts": {asset: "adsorber-cartridge"}}
+        )
+        assert plan.status_code == 201, plan.text
+        step = next(s for s in plan.json()["steps"] if s["asset"] == asset)
+        sources[ref] = step["part"]["source"]
+    # The drill must find its adsorber elsewhere; the real incident still draws the spare.
+    assert sources[drill] in ("vendor", "mutual_aid")
+    assert sources[real] == "spare"

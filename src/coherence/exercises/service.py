@@ -223,6 +223,23 @@ def complications(exercise: Exercise) -> list[ActiveComplication]:
     return found
 
 
+def back_ordered_parts(session: Session, *, clock: Clock, incident_id: int) -> frozenset[str]:
+    """Parts the running exercise of ``incident_id`` has declared back-ordered, now in force.
+
+    Empty for a real incident: only a drill's own recovery plan pretends its spares are gone.
+    """
+    incident = incidents_service.get(session, incident_id)
+    if incident is None or incident.kind != Kind.EXERCISE.value:
+        return frozenset()
+    exercise = repository.of_incident(session, incident_id)
+    if exercise is None or exercise.status != RUNNING:
+        return frozenset()
+    in_force = domain.active(complications(exercise), at=elapsed(exercise, clock.now()))
+    return frozenset(
+        c.part for c in in_force if c.kind is Complication.SPARE_BACKORDERED and c.part
+    )
+
+
 def rehearsed_contacts(
     session: Session,
     *,

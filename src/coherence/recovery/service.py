@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from coherence.catalog import service as catalog_service
 from coherence.clock import Clock
 from coherence.errors import NotFound, ValidationFailed
+from coherence.exercises import service as exercises_service
 from coherence.incidents import service as incidents_service
 from coherence.incidents.models import Incident
 from coherence.ledger import service as ledger_service
@@ -76,13 +77,14 @@ def current_plan_or_raise(session: Session, incident: Incident) -> RecoveryPlan:
 
 def _part_waits(
     session: Session,
+    clock: Clock,
     graph: Mapping[str, planning.Node],
     parts: Mapping[str, str],
     incident: Incident,
-    now: datetime,
 ) -> dict[str, planning.PartWait]:
     if not parts:
         return {}
+    now = clock.now()
     contracts = {
         c.vendor: Contract(
             c.vendor,
@@ -93,7 +95,12 @@ def _part_waits(
         )
         for c in session.scalars(select(VendorContract))
     }
-    stock = [Spare(s.site, s.part, s.quantity, frozenset(s.fits)) for s in spares(session)]
+    # An exercise may declare a spare back-ordered: its own plan must then do without it.
+    gone = exercises_service.back_ordered_parts(session, clock=clock, incident_id=incident.id)
+    stock = [
+        Spare(s.site, s.part, 0 if s.part in gone else s.quantity, frozenset(s.fits))
+        for s in spares(session)
+    ]
     owner = incident.site.organisation.key
     aid = [
         AidOffer(
@@ -194,7 +201,7 @@ def _write_plan(
     paused = {a for a, s in carried.items() if s.state == "paused"}
     todo = down - done
     waits = _part_waits(
-        session, graph, {a: p for a, p in parts.items() if a in todo}, incident, now
+        session, clock, graph, {a: p for a, p in parts.items() if a in todo}, incident
     )
     waits = _still_coming(waits, carried, now)
     computed = planning.plan(
