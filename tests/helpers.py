@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from click.testing import Result
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
+from typer.testing import CliRunner
 
+from coherence.cli import app
 from coherence.comms.models import OutboxMessage
 from coherence.db import session_scope
 from coherence.ledger.models import LedgerEntry
@@ -35,3 +39,34 @@ def packaged_file(distribution: str, path: str) -> Path:
             raise
         pytest.skip(f"{distribution} (a test extra) is not installed")
     return Path(str(found))
+
+
+Run = Callable[..., Result]
+
+
+def database_url(engine: Engine) -> str:
+    """The URL a separate process (the CLI) opens to reach the test database and schema."""
+    url = engine.url.render_as_string(hide_password=False)
+    if engine.url.get_backend_name() != "postgresql":
+        return url
+    with engine.connect() as connection:
+        schema = connection.exec_driver_sql("show search_path").scalar()
+    return f"{url}?options=-csearch_path%3D{schema}"
+
+
+def cli_runner(engine: Engine, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Run:
+    """Return ``run(*args, code=0)``: the CLI against the test database, failing on tracebacks."""
+    monkeypatch.setenv("COHERENCE_DATABASE_URL", database_url(engine))
+    monkeypatch.setenv("COHERENCE_DATA_DIR", str(data_dir))
+    monkeypatch.delenv("COHERENCE_AS", raising=False)
+    runner = CliRunner()
+
+    def invoke(*args: str, code: int = 0) -> Result:
+        result = runner.invoke(app, list(args))
+        assert "Traceback" not in result.output, result.output
+        if result.exception and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        assert result.exit_code == code, result.output
+        return result
+
+    return invoke

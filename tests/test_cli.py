@@ -3,48 +3,22 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import Result
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 from coherence.cli import app
 from tests.conftest import SAMPLE_FACILITY
-from tests.helpers import packaged_file
-
-Run = Callable[..., Result]
-
-
-def _url(engine: Engine) -> str:
-    url = engine.url.render_as_string(hide_password=False)
-    if engine.url.get_backend_name() != "postgresql":
-        return url
-    with engine.connect() as connection:
-        schema = connection.exec_driver_sql("show search_path").scalar()
-    return f"{url}?options=-csearch_path%3D{schema}"
+from tests.helpers import Run, cli_runner, packaged_file
 
 
 @pytest.fixture
 def run(engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Run:
     """Run a CLI command against the test database, failing loudly on tracebacks."""
-    monkeypatch.setenv("COHERENCE_DATABASE_URL", _url(engine))
-    monkeypatch.setenv("COHERENCE_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("COHERENCE_AS", raising=False)
-    runner = CliRunner()
-
-    def invoke(*args: str, code: int = 0) -> Result:
-        result = runner.invoke(app, list(args))
-        assert "Traceback" not in result.output, result.output
-        if result.exception and not isinstance(result.exception, SystemExit):
-            raise result.exception
-        assert result.exit_code == code, result.output
-        return result
-
-    return invoke
+    return cli_runner(engine, tmp_path / "data", monkeypatch)
 
 
 def test_init_loads_the_library_and_sample_and_prints_a_login(run: Run) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import logging
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -179,48 +180,41 @@ def init(
             f"unchanged {sum(report.unchanged.values())}"
         )
     if sample:
-        path = _sample_file("agreements.yaml")
-        with console.session() as session:
-            loaded = partners_service.load_agreements(
-                session,
-                clock=console.clock(),
-                data=load_yaml_file(path),
-                actor="coherence-init",
-                source=path.name,
-            )
-        console.out.print(
-            f"agreements {path.name}: created {len(loaded.created)}, "
-            f"updated {len(loaded.updated)}, unchanged {len(loaded.unchanged)}"
-        )
-        supply = _sample_file("supply.yaml")
-        with console.session() as session:
-            stocked = supply_service.load_supply(
-                session,
-                clock=console.clock(),
-                data=load_yaml_file(supply),
-                actor="coherence-init",
-                source=supply.name,
-            )
-        console.out.print(
-            f"supply {supply.name}: {stocked.spares} spares, {stocked.contracts} contracts"
-        )
-        risks = _sample_file("risks.yaml")
-        with console.session() as session:
-            registered = risk_service.load_register(
-                session,
-                clock=console.clock(),
-                data=load_yaml_file(risks),
-                actor="coherence-init",
-                source=risks.name,
-            )
-        console.out.print(
-            f"risks {risks.name}: created {len(registered.created)}, "
-            f"updated {len(registered.updated)}, unchanged {len(registered.unchanged)}"
-        )
+        for name, load, summary in SAMPLE_FILES:
+            path = _sample_file(name)
+            with console.session() as session:
+                report = load(
+                    session,
+                    clock=console.clock(),
+                    data=load_yaml_file(path),
+                    actor="coherence-init",
+                    source=path.name,
+                )
+            console.out.print(summary(path.name, report))
         curriculum, records = _sample_file("curriculum.yaml"), _sample_file("training.yaml")
         for line in training_cli.load_files(curriculum, records, actor="coherence-init"):
             console.out.print(line)
         _issue_sample_token()
+
+
+def _counted(what: str) -> Callable[[str, Any], str]:
+    """Say what a load created, updated and left as it was."""
+    return lambda name, report: (
+        f"{what} {name}: created {len(report.created)}, updated {len(report.updated)}, "
+        f"unchanged {len(report.unchanged)}"
+    )
+
+
+# The sample's other files, loaded by `init --sample` after the facility, in this order.
+SAMPLE_FILES: tuple[tuple[str, Callable[..., Any], Callable[[str, Any], str]], ...] = (
+    ("agreements.yaml", partners_service.load_agreements, _counted("agreements")),
+    (
+        "supply.yaml",
+        supply_service.load_supply,
+        lambda name, report: f"supply {name}: {report.spares} spares, {report.contracts} contracts",
+    ),
+    ("risks.yaml", risk_service.load_register, _counted("risks")),
+)
 
 
 def _issue_sample_token() -> None:

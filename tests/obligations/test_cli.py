@@ -4,47 +4,21 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from click.testing import Result
 from sqlalchemy import Engine
-from typer.testing import CliRunner
 
-from coherence.cli import app
+from tests.helpers import Run, cli_runner
 
-Run = Callable[..., Result]
 KEY = "eu-nis2.early-warning"
-
-
-def _url(engine: Engine) -> str:
-    url = engine.url.render_as_string(hide_password=False)
-    if engine.url.get_backend_name() != "postgresql":
-        return url
-    with engine.connect() as connection:
-        schema = connection.exec_driver_sql("show search_path").scalar()
-    return f"{url}?options=-csearch_path%3D{schema}"
 
 
 @pytest.fixture
 def run(engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, facility: None) -> Run:
-    """Run a CLI command against the test database (sample facility loaded)."""
-    monkeypatch.setenv("COHERENCE_DATABASE_URL", _url(engine))
-    monkeypatch.setenv("COHERENCE_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("COHERENCE_AS", raising=False)
+    """Run a CLI command against the test database, failing loudly on tracebacks."""
     monkeypatch.delenv("COHERENCE_OBLIGATIONS_FILE", raising=False)
-    runner = CliRunner()
-
-    def invoke(*args: str, code: int = 0) -> Result:
-        result = runner.invoke(app, list(args))
-        assert "Traceback" not in result.output, result.output
-        if result.exception and not isinstance(result.exception, SystemExit):
-            raise result.exception
-        assert result.exit_code == code, result.output
-        return result
-
-    return invoke
+    return cli_runner(engine, tmp_path / "data", monkeypatch)
 
 
 def test_a_report_from_answers_to_submission(run: Run, tmp_path: Path) -> None:

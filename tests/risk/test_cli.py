@@ -3,48 +3,22 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from click.testing import Result
 from sqlalchemy import Engine
-from typer.testing import CliRunner
 
-from coherence.cli import app
+from tests.helpers import Run, cli_runner
 
-Run = Callable[..., Result]
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-
-
-def _url(engine: Engine) -> str:
-    url = engine.url.render_as_string(hide_password=False)
-    if engine.url.get_backend_name() != "postgresql":
-        return url
-    with engine.connect() as connection:
-        schema = connection.exec_driver_sql("show search_path").scalar()
-    return f"{url}?options=-csearch_path%3D{schema}"
 
 
 @pytest.fixture
 def run(engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Run:
     """Run a CLI command against the test database, failing loudly on tracebacks."""
-    monkeypatch.setenv("COHERENCE_DATABASE_URL", _url(engine))
-    monkeypatch.setenv("COHERENCE_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("COLUMNS", "200")
-    monkeypatch.delenv("COHERENCE_AS", raising=False)
-    runner = CliRunner()
-
-    def invoke(*args: str, code: int = 0) -> Result:
-        result = runner.invoke(app, list(args))
-        assert "Traceback" not in result.output, result.output
-        if result.exception and not isinstance(result.exception, SystemExit):
-            raise result.exception
-        assert result.exit_code == code, result.output
-        return result
-
-    return invoke
+    return cli_runner(engine, tmp_path / "data", monkeypatch)
 
 
 def test_the_register_from_the_terminal(run: Run) -> None:
