@@ -7,10 +7,8 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
-from typer.testing import CliRunner
 
-from coherence.cli import app
-from tests.test_cli import _url
+from tests.helpers import cli_runner
 
 SCENARIO = Path(__file__).resolve().parents[2] / "examples" / "exercises" / "cooling-outage.yaml"
 
@@ -19,15 +17,10 @@ SCENARIO = Path(__file__).resolve().parents[2] / "examples" / "exercises" / "coo
 def test_a_run_from_the_terminal(
     engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("COHERENCE_DATABASE_URL", _url(engine))
-    monkeypatch.setenv("COHERENCE_DATA_DIR", str(tmp_path / "data"))
-    runner = CliRunner()
+    invoke = cli_runner(engine, tmp_path / "data", monkeypatch)
 
     def run(*args: str, code: int = 0) -> str:
-        result = runner.invoke(app, list(args))
-        assert "Traceback" not in result.output, result.output
-        assert result.exit_code == code, result.output
-        return result.output
+        return invoke(*args, code=code).output
 
     run("init", "--sample")
     assert "is valid" in run("exercise", "validate", str(SCENARIO))

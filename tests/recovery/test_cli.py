@@ -6,25 +6,18 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
-from typer.testing import CliRunner
 
-from coherence.cli import app
-from tests.test_cli import _url
+from tests.helpers import cli_runner
 
 
 @pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
 def test_the_plan_names_each_parts_source(
     engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("COHERENCE_DATABASE_URL", _url(engine))
-    monkeypatch.setenv("COHERENCE_DATA_DIR", str(tmp_path / "data"))
-    runner = CliRunner()
+    invoke = cli_runner(engine, tmp_path / "data", monkeypatch)
 
     def run(*args: str, code: int = 0) -> str:
-        result = runner.invoke(app, list(args))
-        assert "Traceback" not in result.output, result.output
-        assert result.exit_code == code, result.output
-        return result.output
+        return invoke(*args, code=code).output
 
     run("init", "--sample")
     run("incident", "open", "--asset", "compressor-1", "--playbook", "pulse-tube-compressor-fault")

@@ -26,6 +26,7 @@ from coherence.errors import NotAuthenticated
 from coherence.ledger.domain import EntryType
 from coherence.ledger.models import LedgerEntry
 from coherence.settings import Settings
+from tests.helpers import database_url
 
 PASSWORD = "correct horse battery staple"
 Run = Callable[..., Result]
@@ -254,19 +255,10 @@ def test_sign_in_and_out_are_in_the_ledger_without_any_secret(
 # The CLI
 
 
-def _url(engine: Engine) -> str:
-    url = engine.url.render_as_string(hide_password=False)
-    if engine.url.get_backend_name() != "postgresql":
-        return url
-    with engine.connect() as connection:
-        schema = connection.exec_driver_sql("show search_path").scalar()
-    return f"{url}?options=-csearch_path%3D{schema}"
-
-
 @pytest.fixture
 def run(engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Run:
     """Run a CLI command against the test database, optionally feeding standard input."""
-    monkeypatch.setenv("COHERENCE_DATABASE_URL", _url(engine))
+    monkeypatch.setenv("COHERENCE_DATABASE_URL", database_url(engine))
     monkeypatch.setenv("COHERENCE_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("COHERENCE_AS", raising=False)
     runner = CliRunner()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
 from starlette.responses import Response
 
+from coherence.access.api import Caller
 from coherence.containment import service
 from coherence.containment.schemas import (
     ApproveRequest,
@@ -181,19 +183,7 @@ def rollback(
     request: Request, change_id: int, caller: PageRecords, reason: FormText = None
 ) -> Response:
     """Record that an executed change was undone, and why."""
-
-    def change() -> object:
-        body = parse(ReasonRequest, reason=reason)
-        return service.roll_back(
-            caller.session,
-            clock=caller.clock,
-            change_id=change_id,
-            reason=body.reason,
-            actor=caller.person.key,
-        )
-
-    values = {f"end_{change_id}": reason}
-    return act(request, caller, change, values=values, anchor=f"#change-{change_id}")
+    return _end(request, change_id, caller, reason, service.roll_back)
 
 
 @router.post("/changes/{change_id}/cancel")
@@ -201,10 +191,21 @@ def cancel(
     request: Request, change_id: int, caller: PageRecords, reason: FormText = None
 ) -> Response:
     """Cancel a change before it is executed, and say why."""
+    return _end(request, change_id, caller, reason, service.cancel)
+
+
+def _end(
+    request: Request,
+    change_id: int,
+    caller: Caller,
+    reason: str | None,
+    ending: Callable[..., object],
+) -> Response:
+    """Roll back or cancel a change with the reason given, and go back to it."""
 
     def change() -> object:
         body = parse(ReasonRequest, reason=reason)
-        return service.cancel(
+        return ending(
             caller.session,
             clock=caller.clock,
             change_id=change_id,

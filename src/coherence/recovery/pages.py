@@ -6,12 +6,14 @@ when one of its gates fails, so recording a manual gate as failed is how a perso
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
 from starlette.responses import Response
 
+from coherence.access.api import Caller
 from coherence.errors import ValidationFailed
 from coherence.recovery import pausing, service, supply_service, verification
 from coherence.recovery.schemas import GateRecord, PlanCreate, ReadingIn
@@ -85,25 +87,20 @@ def refresh(request: Request, ref: str, caller: PageRecords) -> Response:
 @router.post("/incidents/{ref}/recovery/steps/{key}/start")
 def start_step(request: Request, ref: str, key: str, caller: PageRecords) -> Response:
     """Begin a ready step; the steps done now become its rollback point."""
-
-    def change() -> object:
-        return verification.start_step(
-            caller.session,
-            clock=caller.clock,
-            ref=caller.target.id,
-            asset=key,
-            actor=caller.person.key,
-        )
-
-    return act(request, caller, change, anchor=ANCHOR)
+    return _on_step(request, caller, key, verification.start_step)
 
 
 @router.post("/incidents/{ref}/recovery/steps/{key}/complete")
 def complete_step(request: Request, ref: str, key: str, caller: PageRecords) -> Response:
     """Finish the work and judge the gates: done if all pass; a failure rolls back."""
+    return _on_step(request, caller, key, verification.complete_step)
+
+
+def _on_step(request: Request, caller: Caller, key: str, action: Callable[..., object]) -> Response:
+    """Apply one step action as the caller, and go back to the plan."""
 
     def change() -> object:
-        return verification.complete_step(
+        return action(
             caller.session,
             clock=caller.clock,
             ref=caller.target.id,
