@@ -56,6 +56,12 @@ def show(
     if json:
         console.print_json(rows)
         return
+    if not rows:
+        console.out.print(
+            f"No {kind.value} incidents in this range yet; "
+            "exercises and tests are counted apart (--kind exercise, --kind test)."
+        )
+        return
     console.print_table(
         f"Response metrics, {kind.value} incidents; "
         + "; ".join(f"{k.upper()}: {text}" for k, (_m, text) in RESPONSE_METRICS.items()),
