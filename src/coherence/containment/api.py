@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fastapi import APIRouter
 
-from coherence.access.api import Commands, Reads, Records
+from coherence.access.api import Caller, Commands, Reads, Records
 from coherence.containment import service, views
+from coherence.containment.models import ChangeRecord
 from coherence.containment.schemas import (
     ApproveRequest,
     ChangeCreate,
@@ -140,22 +143,21 @@ def verify(change_id: int, body: VerifyRequest, caller: Records) -> ChangeRead:
 )
 def rollback(change_id: int, body: ReasonRequest, caller: Records) -> ChangeRead:
     """Record that an executed change was undone, and why."""
-    return views.change_read(
-        service.roll_back(
-            caller.session,
-            clock=caller.clock,
-            change_id=change_id,
-            reason=body.reason,
-            actor=caller.person.key,
-        )
-    )
+    return _end(change_id, body, caller, service.roll_back)
 
 
 @router.post("/changes/{change_id}/cancel", response_model=ChangeRead, summary="Cancel a change")
 def cancel(change_id: int, body: ReasonRequest, caller: Records) -> ChangeRead:
     """Cancel a change before it is executed, and say why."""
+    return _end(change_id, body, caller, service.cancel)
+
+
+def _end(
+    change_id: int, body: ReasonRequest, caller: Caller, ending: Callable[..., ChangeRecord]
+) -> ChangeRead:
+    """Roll back or cancel a change with the caller's reason."""
     return views.change_read(
-        service.cancel(
+        ending(
             caller.session,
             clock=caller.clock,
             change_id=change_id,

@@ -232,17 +232,7 @@ def rollback(
     json: bool = console.JSON_OPTION,
 ) -> None:
     """Record that an executed change was rolled back."""
-    request = console.validated(ReasonRequest, reason=reason)
-    _apply(
-        lambda session: service.roll_back(
-            session,
-            clock=console.clock(),
-            change_id=change_id,
-            reason=request.reason,
-            actor=console.actor(as_person),
-        ),
-        json=json,
-    )
+    _end(change_id, reason, as_person, json, service.roll_back)
 
 
 @app.command("cancel")
@@ -254,9 +244,20 @@ def cancel(
     json: bool = console.JSON_OPTION,
 ) -> None:
     """Cancel a change that was not executed."""
+    _end(change_id, reason, as_person, json, service.cancel)
+
+
+def _end(
+    change_id: int,
+    reason: str,
+    as_person: str | None,
+    json: bool,
+    ending: Callable[..., ChangeRecord],
+) -> None:
+    """Roll back or cancel a change with the reason given."""
     request = console.validated(ReasonRequest, reason=reason)
     _apply(
-        lambda session: service.cancel(
+        lambda session: ending(
             session,
             clock=console.clock(),
             change_id=change_id,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import typer
@@ -10,6 +11,7 @@ from coherence import console
 from coherence.documents import load_yaml_file
 from coherence.reviews import changes, service, views
 from coherence.reviews.domain import ChangeStatus, FindingStatus
+from coherence.reviews.models import PlaybookChange
 from coherence.reviews.schemas import (
     ChangeCreate,
     ChangeRead,
@@ -197,17 +199,7 @@ def approve(
     json: bool = console.JSON_OPTION,
 ) -> None:
     """Approve a change in review (not your own) and publish it as the next playbook version."""
-    body = console.validated(Decision, note=note)
-    with console.session() as session:
-        change = changes.approve(
-            session,
-            clock=console.clock(),
-            ref=ref,
-            number=number,
-            note=body.note,
-            actor=console.actor(as_person),
-        )
-        _change(views.change_read(session, change), json, diff=False)
+    _decide(ref, number, note, as_person, json, changes.approve)
 
 
 @app.command("reject")
@@ -220,9 +212,21 @@ def reject(
     json: bool = console.JSON_OPTION,
 ) -> None:
     """Reject a change in review, saying why."""
+    _decide(ref, number, note, as_person, json, changes.reject)
+
+
+def _decide(
+    ref: str,
+    number: int,
+    note: str,
+    as_person: str | None,
+    json: bool,
+    decide: Callable[..., PlaybookChange],
+) -> None:
+    """Approve or reject the finding's change in review, with the note given."""
     body = console.validated(Decision, note=note)
     with console.session() as session:
-        change = changes.reject(
+        change = decide(
             session,
             clock=console.clock(),
             ref=ref,
