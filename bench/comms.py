@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import shutil
 import socket
 import subprocess
@@ -40,14 +41,10 @@ from sqlalchemy import Engine, func, select, text
 from coherence.catalog.models import Person
 from coherence.clock import SystemClock
 from coherence.comms import service
-from coherence.comms.channels import Channel
-from coherence.comms.dispatcher import Dispatcher
-from coherence.comms.http_channels import WebhookChannel
 from coherence.comms.models import DeliveryAttempt
 from coherence.db import make_engine, make_session_factory, session_scope
 from coherence.migrations import runner
 from coherence.settings import Settings
-from coherence.workers import EmbeddedWorkers
 
 ALERTMANAGER = "/usr/bin/prometheus-alertmanager"
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -102,7 +99,7 @@ class Window:
 
 @dataclass
 class Tuning:
-    """How Coherence's dispatchers run: each one thread looping over ``run_once``."""
+    """How Coherence's dispatchers run: each a `coherence worker run` process."""
 
     workers: int
     concurrency: int
@@ -111,7 +108,7 @@ class Tuning:
 
     def __str__(self) -> str:
         return (
-            f"{self.workers} dispatcher(s), batch {self.batch}, concurrency "
+            f"{self.workers} `coherence worker run` process(es), batch {self.batch}, concurrency "
             f"{self.concurrency}, a pass every {self.interval:g} s"
         )
 
@@ -332,7 +329,7 @@ class Database:
     """A migrated database handed out empty for each window: SQLite file or PostgreSQL schema."""
 
     def __init__(self, label: str, folder: Path, postgres: str = "") -> None:
-        self.label, self._folder, self._postgres = label, folder, postgres
+        self.label, self.folder, self._postgres = label, folder, postgres
         self._schema = f"bench_{uuid.uuid4().hex[:10]}"
         if postgres:
             self._admin(f'CREATE SCHEMA "{self._schema}"')
@@ -343,8 +340,8 @@ class Database:
     def _engine(self, path: Path) -> Engine:
         if not self._postgres:
             return make_engine(f"sqlite:///{path}")
-        options = {"options": f"-csearch_path={self._schema}"}
-        return make_engine(self._postgres, connect_args=options, pool_size=16)
+        # In the URL, not connect_args, so the worker processes land in the same schema.
+        return make_engine(f"{self._postgres}?options=-csearch_path%3D{self._schema}")
 
     def _admin(self, statement: str) -> None:
         engine = make_engine(self._postgres)
@@ -354,11 +351,11 @@ class Database:
 
     def fresh(self) -> Engine:
         """Return an engine on an empty, migrated database."""
-        path = self._folder / "window.db"
+        path = self.folder / "window.db"
         if not self._postgres:
-            for old in self._folder.glob("window.db*"):
+            for old in self.folder.glob("window.db*"):
                 old.unlink()
-            shutil.copy(self._folder / "template.db", path)
+            shutil.copy(self.folder / "template.db", path)
             return self._engine(path)
         engine = self._engine(path)
         with engine.begin() as connection:
@@ -377,7 +374,7 @@ class Database:
 def coherence_window(
     db: Database, sink: Receiver, rate: int, window: float, tuning: Tuning, dead: str = ""
 ) -> Window:
-    """One window: outbox rows committed in batches while dispatcher threads deliver them.
+    """One window: outbox rows committed in batches while `coherence worker run` delivers them.
 
     With ``dead``, each person's first contact is a webhook at that URL and the second a live
     one, named ``chat``.
@@ -385,53 +382,62 @@ def coherence_window(
     engine = db.fresh()
     factory, clock = make_session_factory(engine), SystemClock()
     name = "chat" if dead else "webhook"
-    channels: dict[str, Channel] = {
-        name: WebhookChannel(name, url=f"{sink.url}/co", secret=SECRET, timeout_seconds=5)
-    }
+    live = {"type": "webhook", "url": f"{sink.url}/co", "secret": SECRET, "timeout_seconds": 5}
+    channels: dict[str, dict[str, object]] = {name: live}
     if dead:
-        channels["webhook"] = WebhookChannel(
-            "webhook", url=dead, secret=SECRET, timeout_seconds=FAILOVER_TIMEOUT
-        )
+        channels["webhook"] = {**live, "url": dead, "timeout_seconds": FAILOVER_TIMEOUT}
     contacts = [{"channel": c, "address": "bench"} for c in sorted(channels, reverse=True)]
     person = Person(key="bench", name="Bench", contacts=contacts)
-    enqueue = partial(
-        service.enqueue, clock=clock, person=person, body=BODY, reason="bench", actor="bench"
-    )
-    dispatcher = partial(Dispatcher, factory, clock=clock, channels=channels, fallback=None)
-    workers = [
-        EmbeddedWorkers(
-            factory,
-            clock=clock,
-            dispatcher=dispatcher(name=f"d{i}", batch=tuning.batch, concurrency=tuning.concurrency),
-            interval=tuning.interval,
-        )
-        for i in range(tuning.workers)
-    ]
+    workers = start_workers(db, engine, tuning, channels)
 
     def send(chunk: list[str]) -> bool:
+        pages = [service.Page(person, f"bench {n}", BODY, "bench") for n in chunk]
         try:
             with session_scope(factory) as session:
-                for n in chunk:
-                    enqueue(session, subject=f"bench {n}")
+                service.enqueue_many(session, clock=clock, pages=pages, actor="bench")
         except Exception:  # a refused batch is what the window measures, not a crash
             return False
         return True
 
-    for worker in workers:
-        worker.start()
     try:
         result = measure(rate, window, send, sink)
     finally:
         for worker in workers:
-            worker.stop()
-        for channel in channels.values():
-            channel.close()  # type: ignore[attr-defined]  # WebhookChannel has close()
+            stop(worker)
     pairs = (DeliveryAttempt.channel, DeliveryAttempt.outcome)
     with session_scope(factory) as session:
         rows = session.execute(select(*pairs, func.count()).group_by(*pairs))
         result.attempts = Counter({f"{c} {o}": n for c, o, n in rows})
     engine.dispose()
     return result
+
+
+def start_workers(
+    db: Database, engine: Engine, tuning: Tuning, channels: Mapping[str, object]
+) -> list[subprocess.Popen[bytes]]:
+    """Start ``tuning.workers`` `coherence worker run` processes and wait until each is up."""
+    folder = Path(tempfile.mkdtemp(dir=db.folder))
+    (folder / "channels.yaml").write_bytes(orjson.dumps({"channels": channels}))
+    environment = {
+        **os.environ,
+        "COHERENCE_DATA_DIR": str(folder),
+        "COHERENCE_DATABASE_URL": engine.url.render_as_string(hide_password=False),
+        "COHERENCE_CHANNELS_FILE": str(folder / "channels.yaml"),
+        "COHERENCE_DISPATCH_BATCH": str(tuning.batch),
+        "COHERENCE_DISPATCH_CONCURRENCY": str(tuning.concurrency),
+        "COHERENCE_WORKER_INTERVAL_SECONDS": str(tuning.interval),
+    }
+    command = [str(Path(sys.executable).with_name("coherence")), "worker", "run"]
+    logs = [folder / f"worker-{n}.log" for n in range(tuning.workers)]
+    workers = []
+    for log in logs:
+        with log.open("wb") as output:
+            workers.append(
+                subprocess.Popen(command, env=environment, stderr=output)  # noqa: S603
+            )
+    for worker, log in zip(workers, logs, strict=True):
+        wait_until(lambda log=log: b"worker running" in log.read_bytes(), worker, "worker")
+    return workers
 
 
 def show(label: str, result: Window) -> str:
@@ -487,7 +493,7 @@ def report(
         am = "Alertmanager " + (out.stdout + out.stderr).split("version ", 1)[-1].split(" ")[0]
     else:
         print(f"{ALERTMANAGER} is missing, rows skipped: apt-get install prometheus-alertmanager")
-    print(f"Coherence: {tuning}; sender in the same process, {CHUNK} rows per transaction")
+    print(f"Coherence: {tuning}; the sender commits {CHUNK} outbox rows a transaction")
     print(f"Alertmanager: group_by ['...'], group_wait 0s; sender posts {CHUNK} alerts a request")
     clean = clean_rates(dbs, sink, folder, window, tuning, am)
     common = max(10, min(clean[dbs[0].label], clean.get(am, RATES[-1])) // 2)
@@ -499,7 +505,7 @@ def report(
         latency[am] = show(am, alertmanager_window(folder, sink, common, window))
         print("  (Alertmanager can deliver before its 200 reaches the sender: latencies near 0)")
     show("SQLite, shipped defaults", coherence_window(dbs[0], sink, common, window, SHIPPED))
-    print(f"  (shipped: {SHIPPED}; queued in the same process, as `coherence serve` runs it)")
+    print(f"  (shipped: {SHIPPED})")
     heading(f"Failover at {common:,} /s: 1st contact refuses connections, 2nd is live")
     failover = {}
     with socket.socket() as closed:  # bound, never listening: connections are refused
@@ -547,7 +553,7 @@ def main() -> None:
     parser.add_argument("--window", type=float, default=30.0, help="seconds per window (30)")
     parser.add_argument("--quick", action="store_true", help="5 s windows, to try it fast")
     parser.add_argument("--postgres", default=POSTGRES, help="PostgreSQL URL; '' to skip it")
-    parser.add_argument("--workers", type=int, default=2, help="dispatchers, a thread each (2)")
+    parser.add_argument("--workers", type=int, default=2, help="worker processes (2)")
     parser.add_argument("--concurrency", type=int, default=4, help="sends at once, each (4)")
     parser.add_argument("--batch", type=int, default=100, help="messages leased a pass (100)")
     parser.add_argument("--interval", type=float, default=0.01, help="s between passes (0.01)")

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from coherence import __version__
+from coherence.access import throttle
 from coherence.access.api import router as access_router
 from coherence.access.retention_service import RetentionJob
 from coherence.apidocs import mount_api_docs
@@ -33,6 +34,8 @@ from coherence.exercises.views import router as exercise_pages
 from coherence.http import BodySizeLimit, install_error_handlers
 from coherence.incidents.api import router as incidents_router
 from coherence.incidents.metrics_exposition import router as prometheus_router
+from coherence.learning.api import router as learning_router
+from coherence.learning.pages import router as learning_pages
 from coherence.ledger import keys, note
 from coherence.ledger.api import router as ledger_router
 from coherence.obligations.api import router as obligations_router
@@ -145,6 +148,7 @@ def create_app(
     app.state.mqtt_stats = mqtt_stats
     app.state.simulation = simulation
     install_error_handlers(app)
+    throttle.install(app, settings)
     for router in (
         access_router,
         catalog_router,
@@ -163,6 +167,7 @@ def create_app(
         risk_router,
         training_router,
         watch_router,
+        learning_router,
     ):
         app.include_router(router)
     app.include_router(taxii_router)
@@ -173,6 +178,7 @@ def create_app(
     app.include_router(exercise_pages)
     app.include_router(training_pages)
     app.include_router(watch_pages)
+    app.include_router(learning_pages)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness")
     def healthz() -> dict[str, str]:

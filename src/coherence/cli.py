@@ -25,6 +25,7 @@ from coherence.containment.cli import app as change_app
 from coherence.db import make_engine, make_session_factory
 from coherence.detection.cli import app as telemetry_app
 from coherence.detection.simulation import parse_fault
+from coherence.doctor.cli import doctor
 from coherence.documents import load_yaml_file
 from coherence.errors import NotFound, ValidationFailed
 from coherence.evidence.cli import app as evidence_app
@@ -32,6 +33,8 @@ from coherence.exercises.cli import app as exercise_app
 from coherence.incidents.cli import app as incident_app
 from coherence.incidents.cli import tasks_app
 from coherence.incidents.metrics_cli import app as metrics_app
+from coherence.learning import lessons_cli
+from coherence.learning.cli import app as nearmiss_app
 from coherence.ledger import keys, note
 from coherence.ledger.cli import app as ledger_app
 from coherence.migrations import runner
@@ -87,8 +90,25 @@ app.add_typer(risk_app, name="risk")
 app.add_typer(exercise_app, name="exercise")
 app.add_typer(training_cli.app, name="training")
 app.add_typer(watch_app, name="watch")
+app.add_typer(nearmiss_app, name="nearmiss")
+app.add_typer(lessons_cli.app, name="lessons")
+app.add_typer(lessons_cli.summary_app, name="readiness-summary")
+app.command("doctor")(doctor)
 
 TOKEN_PATTERN = re.compile(r"coh_[A-Za-z0-9_\-]+")
+# Whatever else may carry a credential in a log line: a query or form field or cookie such as
+# password=, token= or coherence_token= (the session cookie), a bearer header, URL userinfo.
+SECRET_PATTERNS = (
+    (
+        re.compile(
+            r"(?i)\b(password|passwd|secret|token|access_token|api_key|coherence_token)"
+            r"=(?!coh_\[redacted\]|\[redacted\])[^&\s;,\"']+"
+        ),
+        r"\1=[redacted]",
+    ),
+    (re.compile(r"(?i)\bbearer\s+(?!coh_\[redacted\])[A-Za-z0-9._~+/=\-]+"), "Bearer [redacted]"),
+    (re.compile(r"(://[^/\s:@]+):[^@\s/]+@"), r"\1:[redacted]@"),
+)
 
 
 def _sample_file(name: str) -> Path:
@@ -303,16 +323,27 @@ def serve(
     )
 
 
+def redact(text: str) -> str:
+    """Return ``text`` with API tokens, passwords, session cookies and other credentials masked."""
+    text = TOKEN_PATTERN.sub("coh_[redacted]", text)
+    for pattern, replacement in SECRET_PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
 class RedactTokens(logging.Filter):
-    """Hide API tokens in access-log lines (the dashboard login link carries one)."""
+    """Hide credentials in every log line (the dashboard login link carries a token)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        """Rewrite the record's arguments with tokens masked; never drop the line."""
-        if isinstance(record.args, tuple):
-            record.args = tuple(
-                TOKEN_PATTERN.sub("coh_[redacted]", a) if isinstance(a, str) else a
-                for a in record.args
-            )
+        """Rewrite the record with credentials masked, traceback included; never drop it."""
+        message = record.getMessage()
+        shown = redact(message)
+        if shown != message:
+            record.msg, record.args = shown, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
         return True
 
 
@@ -321,7 +352,10 @@ def _log_config() -> dict[str, Any]:
 
     config = copy.deepcopy(LOGGING_CONFIG)
     config.setdefault("filters", {})["redact_tokens"] = {"()": RedactTokens}
-    config["handlers"]["access"].setdefault("filters", []).append("redact_tokens")
+    for handler in config["handlers"].values():
+        handler.setdefault("filters", []).append("redact_tokens")
+    # Coherence's own warnings go through the same filtered handler, not Python's bare fallback.
+    config["root"] = {"handlers": ["default"], "level": "WARNING"}
     return config
 
 

@@ -70,3 +70,17 @@ class DatabaseNotReady(CoherenceError):
 
     status_code = 503
     code = "database_not_ready"
+
+
+class RateLimited(CoherenceError):
+    """A client sent more requests than a rate limit allows; ``retry_after`` says when to retry."""
+
+    status_code = 429
+    code = "rate_limited"
+
+    def __init__(
+        self, message: str, *, limit: str, retry_after: int, field: str | None = None
+    ) -> None:
+        super().__init__(message, field=field, limit=limit, retry_after_seconds=retry_after)
+        self.limit = limit
+        self.retry_after = retry_after

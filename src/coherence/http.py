@@ -6,7 +6,7 @@ import logging
 from collections.abc import Iterator, Mapping
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Path, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
@@ -63,6 +63,10 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 # scope="function" commits before the response is sent, so a failed commit is never a 200.
 SessionDep = Annotated[Session, Depends(_session, scope="function")]
 ClockDep = Annotated[Clock, Depends(_clock)]
+# Databases hold 64-bit integers: a larger id, version or sequence number must be refused as
+# input (422), not reach the driver and overflow (500).
+MAX_INT64 = 2**63 - 1
+RowId = Annotated[int, Path(ge=1, le=MAX_INT64)]
 
 
 def install_error_handlers(app: FastAPI) -> None:

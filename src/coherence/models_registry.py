@@ -13,6 +13,7 @@ CAPABILITIES_WITH_TABLES = (
     "evidence",
     "exercises",
     "incidents",
+    "learning",
     "ledger",
     "obligations",
     "partners",

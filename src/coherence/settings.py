@@ -26,6 +26,11 @@ class QualificationPolicy(StrEnum):
     REFUSE = "refuse"
 
 
+# Recorded reads of incident data are personal data (who read what, when): kept as long as
+# the shipped retention policy keeps personal data.
+ACCESS_EVENT_DAYS = 365
+
+
 class Settings(BaseSettings):
     """Every setting Coherence reads; each maps to ``COHERENCE_<NAME>``."""
 
@@ -113,6 +118,14 @@ class Settings(BaseSettings):
         description="YAML file of days to keep each data category (see docs/retention.md); "
         "unset means the shipped policy.",
     )
+    access_event_days: int = Field(
+        ACCESS_EVENT_DAYS,
+        ge=15,
+        le=36_500,
+        description="Days to keep each recorded read of incident data (access events) once "
+        "its incident is closed; at least 15, as unusual-access detection compares with the "
+        "last 14 days.",
+    )
     obligations_file: Path | None = Field(
         None,
         description="YAML file of regulatory obligations, their triggers and report clocks "
@@ -125,6 +138,27 @@ class Settings(BaseSettings):
     )
     worker_interval_seconds: float = Field(
         1.0, gt=0, le=60, description="How often the embedded timer and outbox workers poll."
+    )
+    login_attempts_per_minute: int = Field(
+        30,
+        ge=0,
+        le=1_000_000,
+        description="Dashboard sign-in attempts one client address may make a minute (in a "
+        "burst of as many); 0 turns the limit off.",
+    )
+    login_failures_per_hour: int = Field(
+        20,
+        ge=0,
+        le=1_000_000,
+        description="Failed password sign-ins one person key may have an hour (in a burst of as "
+        "many) before password sign-in for that key pauses; 0 turns the limit off.",
+    )
+    intake_requests_per_second: float = Field(
+        1000,
+        ge=0,
+        le=1_000_000,
+        description="Telemetry and alert requests one API token may send a second (bursts of "
+        "twice as many); each may carry a whole batch. 0 turns the limit off.",
     )
 
     @model_validator(mode="after")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -23,6 +24,10 @@ from coherence.training import reminders as training_reminders
 from coherence.watch.service import WatchJob
 
 log = logging.getLogger(__name__)
+
+# Sweeps, timers, receipts and checkpoints need no finer cadence than this. A busy dispatcher
+# passes far more often; repeating them on every one of its passes would only cost CPU.
+FULL_TICK_SECONDS = 0.25
 
 
 def fire_due_timers(factory: sessionmaker[Session], *, clock: Clock, limit: int = 50) -> int:
@@ -68,6 +73,7 @@ class EmbeddedWorkers:
         self._pipeline = pipeline
         self._signer = ledger_signer
         self._stop = threading.Event()
+        self._last_full_tick = -FULL_TICK_SECONDS
         self._thread: threading.Thread | None = None
 
     def run_once(self) -> tuple[int, int]:
@@ -89,7 +95,7 @@ class EmbeddedWorkers:
         """Tick every interval until stop() is called."""
         while not self._stop.is_set():
             try:
-                self.run_once()
+                self._tick()
             except Exception:
                 # A worker must outlive a bad row or a dropped connection; the next tick retries.
                 log.exception("background worker tick failed")
@@ -99,6 +105,15 @@ class EmbeddedWorkers:
             # Wake early when this process queues a message; otherwise poll every interval.
             comms_service.OUTBOX_READY.wait(self._interval)
             comms_service.OUTBOX_READY.clear()
+
+    def _tick(self) -> None:
+        """Run everything if it is time to; otherwise only deliver messages."""
+        now = time.monotonic()
+        if now - self._last_full_tick >= FULL_TICK_SECONDS:
+            self._last_full_tick = now
+            self.run_once()
+        else:
+            self.dispatcher.deliver()
 
     def start(self) -> None:
         """Start the worker thread."""

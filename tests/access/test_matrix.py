@@ -71,6 +71,8 @@ ROUTER_MODULES = (
     "coherence.training.pages",
     "coherence.watch.api",
     "coherence.watch.pages",
+    "coherence.learning.api",
+    "coherence.learning.pages",
 )
 # Everyone the matrix tries, by what makes them different to the policy.
 PERSONAS = {
@@ -99,6 +101,8 @@ FIXED_PARAMS = {
     "token": "x",
     "number": "1",
     "exercise": "999999",
+    "near_miss": "NM-99999",
+    "lesson": "LL-99999",
 }
 PUBLIC_ROUTES = {
     ("GET", "/api/v1/ledger/key"),

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from coherence.catalog.models import Person
 from coherence.clock import ManualClock
+from coherence.comms import outcomes as delivery
 from coherence.comms import service
 from coherence.comms.channels import MemoryChannel, OutgoingMessage
 from coherence.comms.dispatcher import Dispatcher
@@ -187,13 +188,13 @@ def test_a_dead_dispatchers_lease_runs_out_and_another_delivers(
     clock.advance(timedelta(seconds=31))
     assert survivor.run_once() == 1
     assert email.sent[0].key == claimed.key
-    late = service.AttemptRecord("email", "sam@email", Outcome.SENT, "", clock.now(), 0.1)
+    late = delivery.AttemptRecord("email", "sam@email", Outcome.SENT, "", clock.now(), 0.1)
     with session_scope(factory) as session:
-        delivered = service.record_pass(
+        delivered = delivery.record_pass(
             session,
             clock=clock,
             dispatcher="dead",
-            results=[service.Delivery(message_id, [late], None)],
+            results=[delivery.Delivery(message_id, [late], None)],
         )
     assert delivered == 0, "the dead dispatcher's late word changes nothing"
     message, outcomes = state(factory, message_id)
@@ -215,7 +216,7 @@ def test_a_missing_delivery_receipt_fails_over_and_a_receipt_confirms(
     with session_scope(factory) as session:
         key = session.get(OutboxMessage, confirmed).key  # type: ignore[union-attr]
         assert key is not None
-        service.confirm_receipt(session, clock=clock, key=key)
+        delivery.confirm_receipt(session, clock=clock, key=key)
     assert state(factory, confirmed)[0].status == Status.SENT
     clock.advance(timedelta(seconds=61))
     dispatcher.run_once()
@@ -229,7 +230,7 @@ def test_unknown_receipts_change_nothing(
     factory: sessionmaker[Session], clock: ManualClock
 ) -> None:
     with session_scope(factory) as session:
-        assert service.confirm_receipt(session, clock=clock, key="not-a-key") is None
+        assert delivery.confirm_receipt(session, clock=clock, key="not-a-key") is None
 
 
 @pytest.mark.parametrize(

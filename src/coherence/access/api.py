@@ -24,7 +24,7 @@ from coherence.containment.models import ChangeRecord
 from coherence.db import session_scope
 from coherence.errors import NotFound, ValidationFailed
 from coherence.evidence.models import EvidenceItem
-from coherence.http import ERROR_RESPONSES, SessionDep
+from coherence.http import ERROR_RESPONSES, RowId, SessionDep
 from coherence.incidents import repository as incident_repository
 from coherence.incidents import service as incident_service
 from coherence.incidents.domain import reference
@@ -184,7 +184,7 @@ def _incident_of_change(session: Session, raw: str) -> tuple[Incident | None, Tl
 
 
 def _path_int(raw: str, name: str) -> int:
-    if not raw.isdigit() or len(raw) > 12:
+    if not raw.isdecimal() or len(raw) > 12:
         raise ValidationFailed(f"{name} must be a whole number", field=name)
     return int(raw)
 
@@ -364,7 +364,7 @@ def take_break_glass(ref: str, body: BreakGlassRequest, caller: BreaksGlass) -> 
 @router.delete(
     "/break-glass/{grant_id}", response_model=GrantRead, summary="End break-glass access"
 )
-def end_break_glass(grant_id: int, caller: Myself) -> GrantRead:
+def end_break_glass(grant_id: RowId, caller: Myself) -> GrantRead:
     """Give up a grant early; its holder or an administrator may."""
     return grant_read(
         break_glass.end(caller.session, clock=caller.clock, grant_id=grant_id, actor=caller.person)

@@ -82,8 +82,17 @@ def run(
             actor=console.actor(as_person),
             store=LocalStore(settings.resolved_evidence_dir),
         )
+        forgotten = retention_service.forget_access_events(
+            make_session_factory(engine),
+            clock=console.clock(),
+            days=settings.access_event_days,
+            actor=console.actor(as_person),
+        )
     finally:
         engine.dispose()
+    console.out.print(
+        f"access events older than {settings.access_event_days} days deleted: {forgotten}"
+    )
     if not done:
         console.out.print("nothing is due: nothing purged")
     for purged in done:

@@ -30,7 +30,8 @@ from coherence.ledger import bundle
 from coherence.ledger import service as ledger_service
 from coherence.ledger.domain import SYSTEM_ACTOR, EntryType
 from coherence.ledger.models import LedgerEntry
-from coherence.settings import Settings
+from coherence.settings import ACCESS_EVENT_DAYS, Settings
+from coherence.watch import service as watch_service
 
 # Periods are counted in days; looking once an hour purges nothing later than it should.
 RUN_INTERVAL = timedelta(hours=1)
@@ -203,6 +204,14 @@ def run(
     return done
 
 
+def forget_access_events(
+    factory: sessionmaker[Session], *, clock: Clock, days: int, actor: str
+) -> int:
+    """Delete recorded reads of incident data older than ``days``, in a transaction of its own."""
+    with session_scope(factory) as session:
+        return watch_service.forget_reads(session, clock=clock, days=days, actor=actor)
+
+
 @dataclass
 class RetentionJob:
     """Retention for the background workers: runs at most once per ``interval``."""
@@ -210,6 +219,7 @@ class RetentionJob:
     policy: RetentionPolicy
     store: ContentStore
     interval: timedelta = RUN_INTERVAL
+    access_event_days: int = ACCESS_EVENT_DAYS
     last_run: datetime | None = field(default=None, init=False)
 
     @classmethod
@@ -218,6 +228,7 @@ class RetentionJob:
         return cls(
             retention.load_policy(settings.retention_file),
             LocalStore(settings.resolved_evidence_dir),
+            access_event_days=settings.access_event_days,
         )
 
     def run_if_due(self, factory: sessionmaker[Session], *, clock: Clock) -> list[Purged] | None:
@@ -227,4 +238,5 @@ class RetentionJob:
             return None
         # Set first: a run that fails waits for the next interval instead of every tick.
         self.last_run = now
+        forget_access_events(factory, clock=clock, days=self.access_event_days, actor=SYSTEM_ACTOR)
         return run(factory, clock=clock, policy=self.policy, actor=SYSTEM_ACTOR, store=self.store)

@@ -21,7 +21,7 @@ from coherence.catalog.schemas import (
     SiteRead,
 )
 from coherence.documents import load_yaml_mapping
-from coherence.http import ERROR_RESPONSES, ClockDep, SessionDep
+from coherence.http import ERROR_RESPONSES, ClockDep, RowId, SessionDep
 
 router = APIRouter(prefix="/api/v1", tags=["catalog"], responses=ERROR_RESPONSES)
 
@@ -128,7 +128,7 @@ def add_override(
     "/oncall/overrides/{override_id}", response_model=OverrideRead, summary="Cancel an override"
 )
 def cancel_override(
-    override_id: int, session: SessionDep, clock: ClockDep, caller: ManagesOnCall
+    override_id: RowId, session: SessionDep, clock: ClockDep, caller: ManagesOnCall
 ) -> OverrideRead:
     """The rotation's own turn applies again."""
     return views.override_read(

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, Field
 
 from coherence.access.api import Public, ReadsFacility
-from coherence.comms import service
+from coherence.comms import outcomes
 from coherence.comms.statements_api import router as statements_router
 from coherence.errors import NotFound
 from coherence.http import ERROR_RESPONSES, ClockDep, SessionDep
@@ -59,7 +59,7 @@ def delivery_receipt(
     ``failed`` moves the message to the recipient's next contact point at once. A receipt for a
     message that is not waiting for one changes nothing.
     """
-    message = service.confirm_receipt(
+    message = outcomes.confirm_receipt(
         session,
         clock=clock,
         key=key,

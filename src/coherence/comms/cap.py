@@ -125,7 +125,12 @@ def format_time(value: datetime, field: str) -> str:
     if offset is None:
         raise ValidationFailed(f"{field} must carry a time zone (naive datetime)", field=field)
     if offset % timedelta(minutes=1):
-        value, offset = value.astimezone(UTC), timedelta(0)
+        try:
+            value, offset = value.astimezone(UTC), timedelta(0)
+        except OverflowError:
+            raise ValidationFailed(
+                f"{field} is too close to the end of the calendar to express in UTC", field=field
+            ) from None
     minutes = int(offset.total_seconds()) // 60
     sign = "+" if minutes > 0 else "-"
     hours, mins = divmod(abs(minutes), 60)

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from coherence.clock import Clock
-from coherence.comms import service
+from coherence.comms import outcomes, service
 from coherence.comms.channels import Channel, ConsoleChannel, DownChannel, OutgoingMessage
 from coherence.comms.domain import (
     ChannelHealth,
@@ -30,7 +30,8 @@ from coherence.comms.domain import (
     after_failure,
 )
 from coherence.comms.models import OutboxMessage
-from coherence.comms.service import AttemptRecord, Claimed, Delivery
+from coherence.comms.outcomes import AttemptRecord, Delivery
+from coherence.comms.service import Claimed
 from coherence.db import session_scope
 from coherence.exercises.domain import DOWN_CHANNEL, EXERCISE_CHANNEL
 
@@ -83,12 +84,16 @@ class Dispatcher:
         self.busy = False
 
     def run_once(self) -> int:
+        """Fail over overdue receipts, then deliver what is due; return how many went out."""
+        self._expire_receipts()
+        return self.deliver()
+
+    def deliver(self) -> int:
         """Deliver what is due now; return how many messages were handed over.
 
         Sends run in parallel; their outcomes are recorded together in one transaction at the
         end of the pass, so a busy pass costs one commit, not one per message.
         """
-        self._expire_receipts()
         with session_scope(self._factory) as session:
             claimed = service.claim(
                 session,
@@ -105,7 +110,7 @@ class Dispatcher:
         else:
             results = list(self._pool.map(self._deliver, claimed))
         with session_scope(self._factory) as session:
-            return service.record_pass(
+            return outcomes.record_pass(
                 session, clock=self._clock, dispatcher=self.name, results=results
             )
 
@@ -204,4 +209,4 @@ class Dispatcher:
             ).all()
         for message_id in overdue:
             with session_scope(self._factory) as session:
-                service.receipt_overdue(session, clock=self._clock, message_id=message_id)
+                outcomes.receipt_overdue(session, clock=self._clock, message_id=message_id)

@@ -7,14 +7,14 @@ import hmac
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
-import httpx
 import orjson
 
 from coherence.comms.channels import OutgoingMessage
 from coherence.comms.domain import DeliveryFailed, Outcome
 from coherence.comms.templating import GATEWAY_TEMPLATES
+from coherence.comms.transport import ConnectionPool, Reply
 
 SIGNATURE_HEADER = "X-Coherence-Signature"
 MESSAGE_ID_HEADER = "X-Coherence-Message-Id"
@@ -41,42 +41,28 @@ def verify(secret: str, header: str, body: bytes, *, now: float, tolerance: floa
 
 
 class HttpChannel:
-    """Shared plumbing: one pooled client, timeouts, and HTTP failures turned into outcomes."""
+    """Shared plumbing: pooled keep-alive connections, timeouts, HTTP failures as outcomes."""
 
     receipt_seconds: float | None = None
 
     def __init__(self, name: str, *, timeout_seconds: float) -> None:
         self.name = name
         self.timeout_seconds = timeout_seconds
-        self._client = httpx.Client(
-            timeout=httpx.Timeout(timeout_seconds),
-            headers={"user-agent": USER_AGENT},
-            follow_redirects=False,
-        )
+        self._pool = ConnectionPool(timeout=timeout_seconds, user_agent=USER_AGENT)
 
     def _request(
         self, method: str, url: str, *, content: bytes, headers: Mapping[str, str]
-    ) -> httpx.Response:
-        try:
-            response = self._client.request(method, url, content=content, headers=dict(headers))
-        except httpx.ConnectError as exc:
-            raise DeliveryFailed(Outcome.REFUSED, f"cannot connect to {_host(url)}: {exc}") from exc
-        except httpx.TimeoutException as exc:
+    ) -> Reply:
+        reply = self._pool.request(method, url, body=content, headers=headers)
+        if reply.status >= 300:
             raise DeliveryFailed(
-                Outcome.TIMEOUT, f"{_host(url)} did not answer within {self.timeout_seconds:g} s"
-            ) from exc
-        except httpx.HTTPError as exc:
-            raise DeliveryFailed(Outcome.ERROR, f"{_host(url)}: {exc}") from exc
-        if response.status_code >= 300:
-            raise DeliveryFailed(
-                Outcome.REJECTED,
-                f"{_host(url)} answered {response.status_code}: {response.text[:200]}",
+                Outcome.REJECTED, f"{_host(url)} answered {reply.status}: {reply.text[:200]}"
             )
-        return response
+        return reply
 
     def close(self) -> None:
         """Release pooled connections."""
-        self._client.close()
+        self._pool.close()
 
 
 class WebhookChannel(HttpChannel):
@@ -242,6 +228,6 @@ def short_text(message: OutgoingMessage, limit: int) -> str:
 
 def _host(url: str) -> str:
     try:
-        return httpx.URL(url).host or url[:60]
-    except httpx.InvalidURL:
+        return urlsplit(url).hostname or url[:60]
+    except ValueError:
         return url[:60]

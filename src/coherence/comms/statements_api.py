@@ -28,7 +28,7 @@ from coherence.comms.schemas import (
     template_read,
 )
 from coherence.errors import NotFound
-from coherence.http import ERROR_RESPONSES, ClockDep, SessionDep
+from coherence.http import ERROR_RESPONSES, ClockDep, RowId, SessionDep
 from coherence.incidents import service as incidents_service
 
 # Included by coherence.comms.api under its /api/v1 prefix.
@@ -75,7 +75,7 @@ def load_templates(
 )
 def approve_template(
     key: TemplateKey,
-    version: Annotated[int, Path(ge=1)],
+    version: RowId,
     request: ApproveRequest,
     session: SessionDep,
     clock: ClockDep,

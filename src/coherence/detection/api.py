@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from coherence.access.api import Ingests, InjectsFaults, WatchesIntake
+from coherence.access.throttle import RATE_LIMITED_RESPONSE, IntakeLimit
 from coherence.detection import formats
 from coherence.detection.pipeline import IngestReport, Pipeline
 from coherence.detection.schemas import (
@@ -35,6 +38,26 @@ BODY = {
 }
 
 
+# A batch with no usable item is answered 422 with the same IntakeResult, listing each refusal.
+INTAKE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    422: {
+        "description": "Nothing usable: every refused item listed (IntakeResult), or a body that "
+        "cannot be read at all (ErrorBody).",
+        "content": {
+            "application/json": {
+                "schema": {
+                    "anyOf": [
+                        {"$ref": "#/components/schemas/IntakeResult"},
+                        {"$ref": "#/components/schemas/ErrorBody"},
+                    ]
+                }
+            }
+        },
+    },
+    429: RATE_LIMITED_RESPONSE,
+}
+
+
 def _pipeline(request: Request) -> Pipeline:
     pipeline: Pipeline = request.app.state.pipeline
     return pipeline
@@ -55,7 +78,12 @@ def _result(report: IngestReport) -> JSONResponse:
 
 
 @router.post(
-    "/telemetry", response_model=IntakeResult, summary="Send telemetry", openapi_extra=BODY
+    "/telemetry",
+    response_model=IntakeResult,
+    summary="Send telemetry",
+    openapi_extra=BODY,
+    dependencies=[IntakeLimit],
+    responses=INTAKE_RESPONSES,
 )
 async def send_telemetry(request: Request, _caller: Ingests) -> JSONResponse:
     """Take a batch of samples: a JSON array, NDJSON, or one columnar series.
@@ -87,7 +115,11 @@ async def send_telemetry(request: Request, _caller: Ingests) -> JSONResponse:
 
 
 @router.post(
-    "/alerts/alertmanager", response_model=IntakeResult, summary="Prometheus Alertmanager webhook"
+    "/alerts/alertmanager",
+    response_model=IntakeResult,
+    summary="Prometheus Alertmanager webhook",
+    dependencies=[IntakeLimit],
+    responses=INTAKE_RESPONSES,
 )
 async def alertmanager(request: Request, _caller: Ingests) -> JSONResponse:
     """Take an Alertmanager webhook (version 4); the alert's `asset` label names the asset."""
@@ -97,7 +129,13 @@ async def alertmanager(request: Request, _caller: Ingests) -> JSONResponse:
     return _result(report)
 
 
-@router.post("/signals", response_model=IntakeResult, summary="Raise or clear a signal")
+@router.post(
+    "/signals",
+    response_model=IntakeResult,
+    summary="Raise or clear a signal",
+    dependencies=[IntakeLimit],
+    responses=INTAKE_RESPONSES,
+)
 async def generic_signal(request: Request, _caller: Ingests) -> JSONResponse:
     """Raise or clear one signal from any system, de-duplicated on its `dedup_key`."""
     received_at = request.app.state.clock.now().timestamp()

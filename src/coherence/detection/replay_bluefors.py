@@ -38,6 +38,9 @@ _MAXIGAUGE = re.compile(rf"maxigauge {_DAY}\.log", re.IGNORECASE)
 _FLOWMETER = re.compile(rf"flowmeter {_DAY}\.log", re.IGNORECASE)
 _STATUS = re.compile(rf"status_{_DAY}\.log", re.IGNORECASE)
 _GAUGE = re.compile(r"CH([1-6])")
+# ASCII digits only (str.isdigit() also passes '²', which int() refuses), and few enough of
+# them that no date or time field can overflow.
+_FIELD = re.compile(r"[0-9]{1,4}")
 
 
 class _Reader:
@@ -90,7 +93,7 @@ class _Reader:
         if day is None:
             day = self._days[(day_text, file_day)] = _parse_day(day_text, file_day)
         parts = time_text.split(":")
-        if len(parts) != 3 or not all(p.isdigit() for p in parts):
+        if len(parts) != 3 or not all(_FIELD.fullmatch(p) for p in parts):
             raise Invalid("time", f"time {time_text[:20]!r} is not HH:MM:SS")
         hour, minute, second = (int(p) for p in parts)
         try:
@@ -210,7 +213,7 @@ def _file_day(name: str) -> date | None:
 
 def _parse_day(text: str, file_day: date | None) -> date:
     parts = text.split("-")
-    if len(parts) != 3 or not all(p.isdigit() for p in parts):
+    if len(parts) != 3 or not all(_FIELD.fullmatch(p) for p in parts):
         raise Invalid("date", f"date {text[:20]!r} is not DD-MM-YY or YY-MM-DD")
     a, b, c = parts
     if len(a) == 4:

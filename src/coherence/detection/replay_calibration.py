@@ -52,7 +52,7 @@ def read_ibm_props(data: bytes | Mapping[str, Any], *, site: str, asset: str) ->
         if not isinstance(entries, list):
             out.skip(where, "each qubit is an array of {date, name, unit, value} entries")
             continue
-        named = {e.get("name"): e for e in entries if isinstance(e, dict)}
+        named = {e["name"]: e for e in entries if isinstance(e, dict) and _named(e)}
         for name, key, series in IBM_QUBIT_READINGS:
             if name in named:
                 got = _ibm_entry(named[name], key, fallback, out, f"{where}.{name}")
@@ -61,13 +61,16 @@ def read_ibm_props(data: bytes | Mapping[str, Any], *, site: str, asset: str) ->
     out.qubits(readings["T1"], readings["T2"], readings["readout"])
     couplers: dict[str, tuple[float, float]] = {}
     for index, gate in enumerate(gates):
-        if not isinstance(gate, dict) or gate.get("gate") not in IBM_TWO_QUBIT_GATES:
+        if not (isinstance(gate, dict) and _named(gate, "gate") in IBM_TWO_QUBIT_GATES):
             continue
         pair = gate.get("qubits")
         if not (isinstance(pair, list) and len(pair) == 2 and all(type(q) is int for q in pair)):
             out.skip(f"gates[{index}]", "a two-qubit gate needs two qubit numbers")
             continue
-        errors = [p for p in gate.get("parameters", []) if isinstance(p, dict)]
+        parameters = gate.get("parameters")
+        errors = (
+            [p for p in parameters if isinstance(p, dict)] if isinstance(parameters, list) else []
+        )
         entry = next((p for p in errors if p.get("name") == "gate_error"), None)
         if entry is None:
             continue
@@ -100,7 +103,7 @@ def read_google_calibration(
         "single_qubit_p11_error": "p11",
     }
     for index, entry in enumerate(entries):
-        if not isinstance(entry, dict) or entry.get("name") not in names:
+        if not (isinstance(entry, dict) and _named(entry) in names):
             continue
         targets, values = entry.get("targets"), entry.get("values")
         qubit = _grid_qubit(targets[0]) if isinstance(targets, list) and targets else None
@@ -195,7 +198,17 @@ def _ibm_entry(
     if stamp is None:
         out.skip(where, "no usable date on the entry or the snapshot")
         return None
-    return float(value) * factor, stamp
+    converted = float(value) * factor
+    if not math.isfinite(converted):
+        out.skip(where, f"value {value!r:.30} {unit!s:.16} is beyond any real reading")
+        return None
+    return converted, stamp
+
+
+def _named(entry: Mapping[str, Any], field: str = "name") -> str:
+    """The entry's name if it is a string, else "" (a list or object there names nothing)."""
+    name = entry.get(field)
+    return name if isinstance(name, str) else ""
 
 
 def _grid_qubit(target: object) -> str | None:

@@ -162,7 +162,8 @@ def reference(exercise_id: int) -> str:
 def parse_reference(text: str) -> int | None:
     """The id in ``EX-00003`` or ``3``, or None."""
     digits = text.strip().upper().removeprefix("EX-")
-    if not digits.isdigit() or len(digits) > 12:
+    # isdecimal, not isdigit: int() refuses digits such as "²" that isdigit() accepts.
+    if not digits.isdecimal() or len(digits) > 12:
         return None
     return int(digits)
 

@@ -228,6 +228,7 @@ def reference(incident_id: int) -> str:
 def parse_reference(text: str) -> int | None:
     """Return the id in ``INC-00042`` or ``42``, or None if it is neither."""
     digits = text.strip().upper().removeprefix("INC-")
-    if not digits.isdigit() or len(digits) > 12:
+    # isdecimal, not isdigit: int() refuses digits such as "²" that isdigit() accepts.
+    if not digits.isdecimal() or len(digits) > 12:
         return None
     return int(digits)

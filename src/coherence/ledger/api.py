@@ -10,10 +10,19 @@ from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
 from coherence.access.api import Audits, Public
-from coherence.http import ERROR_RESPONSES, SessionDep
+from coherence.http import ERROR_RESPONSES, MAX_INT64, SessionDep
 from coherence.ledger import checkpoints, service, tree
 
 router = APIRouter(prefix="/api/v1", tags=["ledger"], responses=ERROR_RESPONSES)
+# A text route's errors are still JSON, but FastAPI documents a route's error models in the
+# route's own media type; these say application/json for the checkpoint route.
+JSON_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {
+        "description": spec["description"],
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+    }
+    for status, spec in ERROR_RESPONSES.items()
+}
 
 
 class LedgerEntryRead(BaseModel):
@@ -35,7 +44,9 @@ class LedgerEntryRead(BaseModel):
 def read_ledger(
     session: SessionDep,
     _caller: Audits,
-    after: int = Query(-1, ge=-1, description="Only entries with a larger sequence number."),
+    after: int = Query(
+        -1, ge=-1, le=MAX_INT64, description="Only entries with a larger sequence number."
+    ),
     limit: int = Query(100, ge=1, le=1000),
 ) -> list[LedgerEntryRead]:
     """Entries in sequence order; page with ``after`` set to the last ``seq`` you saw."""
@@ -80,6 +91,7 @@ class ConsistencyProof(BaseModel):
     "/ledger/key",
     response_class=PlainTextResponse,
     summary="The ledger's verifier key",
+    responses=JSON_ERRORS,
     dependencies=[Depends(Public("anyone checking a bundle needs the public key"))],
 )
 def verifier_key(request: Request) -> str:
@@ -89,7 +101,12 @@ def verifier_key(request: Request) -> str:
     return key + "\n"
 
 
-@router.get("/ledger/checkpoint", response_class=PlainTextResponse, summary="The latest checkpoint")
+@router.get(
+    "/ledger/checkpoint",
+    response_class=PlainTextResponse,
+    summary="The latest checkpoint",
+    responses=JSON_ERRORS,
+)
 def latest_checkpoint(session: SessionDep, _caller: Audits) -> str:
     """The latest signed checkpoint: a C2SP tlog-checkpoint in a signed note."""
     return checkpoints.latest_or_raise(session).note
@@ -99,8 +116,10 @@ def latest_checkpoint(session: SessionDep, _caller: Audits) -> str:
 def inclusion_proof(
     session: SessionDep,
     _caller: Audits,
-    seq: int = Query(ge=0, description="The entry."),
-    size: int | None = Query(None, ge=1, description="Tree size; default the latest checkpoint."),
+    seq: int = Query(ge=0, le=MAX_INT64, description="The entry."),
+    size: int | None = Query(
+        None, ge=1, le=MAX_INT64, description="Tree size; default the latest checkpoint."
+    ),
 ) -> InclusionProof:
     """Prove entry ``seq`` is in the tree of ``size`` entries."""
     tree_size = size if size is not None else checkpoints.latest_or_raise(session).size
@@ -120,8 +139,8 @@ def inclusion_proof(
 def consistency_proof(
     session: SessionDep,
     _caller: Audits,
-    old: int = Query(alias="from", ge=0, description="The older tree size."),
-    new: int = Query(alias="to", ge=0, description="The newer tree size."),
+    old: int = Query(alias="from", ge=0, le=MAX_INT64, description="The older tree size."),
+    new: int = Query(alias="to", ge=0, le=MAX_INT64, description="The newer tree size."),
 ) -> ConsistencyProof:
     """Prove the tree of ``to`` entries extends the tree of ``from`` entries."""
     proof = tree.consistency(session, old, new)
@@ -138,7 +157,7 @@ def consistency_proof(
 def export_bundle(
     session: SessionDep,
     _caller: Audits,
-    first: int = Query(0, ge=0, description="The first entry in the bundle."),
+    first: int = Query(0, ge=0, le=MAX_INT64, description="The first entry in the bundle."),
 ) -> Response:
     """Entries from ``first`` to the latest checkpoint with every checkpoint in between; check it
     offline with `coherence ledger verify`."""

@@ -302,7 +302,7 @@ def parse_ranges(text: str) -> list[tuple[int, int]]:
     ranges = []
     for part in text.split(","):
         low, dash, high = part.partition("-")
-        if not low.isdigit() or (dash and not high.isdigit()):
+        if not low.isdecimal() or (dash and not high.isdecimal()):
             raise ValueError(f"not a range of entries: {part!r}")
         first, last = int(low), int(high or low)
         if last < first:

@@ -110,6 +110,12 @@ class EntryType(StrEnum):
     QUALIFICATION_OVERRIDDEN = "qualification:overridden"
     QUALIFICATION_REMINDED = "qualification:reminded"
     ACCESS_FLAGGED = "access:flagged"
+    ACCESS_EVENTS_PURGED = "access:events_purged"
+    NEAR_MISS_REPORTED = "near_miss:reported"
+    NEAR_MISS_CLOSED = "near_miss:closed"
+    NEAR_MISS_REOPENED = "near_miss:reopened"
+    LESSON_PUBLISHED = "lesson:published"
+    LESSONS_IMPORTED = "lesson:imported"
 
 
 ENTRY_TYPE_DESCRIPTIONS: dict[EntryType, str] = {
@@ -209,6 +215,12 @@ ENTRY_TYPE_DESCRIPTIONS: dict[EntryType, str] = {
     EntryType.QUALIFICATION_OVERRIDDEN: "A role went to someone not qualified, with the reason.",
     EntryType.QUALIFICATION_REMINDED: "A person was reminded their qualification lapses soon.",
     EntryType.ACCESS_FLAGGED: "Unusual reading of incident data was raised as a security signal.",
+    EntryType.ACCESS_EVENTS_PURGED: "Recorded reads past the access-event period were deleted.",
+    EntryType.NEAR_MISS_REPORTED: "A near miss was reported (by `anonymous` when asked).",
+    EntryType.NEAR_MISS_CLOSED: "A near miss's review was closed, saying what came of it.",
+    EntryType.NEAR_MISS_REOPENED: "A closed near miss's review was reopened.",
+    EntryType.LESSON_PUBLISHED: "A finding was published, anonymised, to the lessons library.",
+    EntryType.LESSONS_IMPORTED: "A partner's signed lessons package was verified and imported.",
 }
 
 

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 
 from coherence.access.api import ManagesFacility, ReadsFacility
 from coherence.documents import load_yaml_mapping
-from coherence.http import ERROR_RESPONSES, ClockDep, SessionDep
+from coherence.http import ERROR_RESPONSES, ClockDep, RowId, SessionDep
 from coherence.playbooks import service, views
 from coherence.playbooks.domain import glossary, standard_scheme
 from coherence.playbooks.schemas import (
@@ -90,7 +90,7 @@ def playbook_history(
     summary="Show one playbook version",
 )
 def get_playbook_version(
-    key: str, version: int, session: SessionDep, _caller: ReadsFacility
+    key: str, version: RowId, session: SessionDep, _caller: ReadsFacility
 ) -> PlaybookRead:
     """One version of a playbook, as an incident that ran it saw it."""
     return views.full(service.get_version_or_raise(session, key, version))

@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session
 
 from coherence.clock import Clock
 from coherence.errors import Conflict, NotFound, ValidationFailed
-from coherence.incidents.domain import reference
 from coherence.ledger import service as ledger_service
 from coherence.ledger.domain import EntryType
 from coherence.playbooks import service as playbooks_service
@@ -27,12 +26,12 @@ from coherence.reviews.domain import (
     unified_diff,
 )
 from coherence.reviews.models import Finding, PlaybookChange, PlaybookReview
-from coherence.reviews.service import get_finding_or_raise
+from coherence.reviews.service import get_finding_or_raise, reference_of
 
 
 def finding_ref(finding: Finding) -> str:
-    """Return a finding's reference, e.g. INC-00042/F1."""
-    return finding_reference(reference(finding.review.incident_id), finding.number)
+    """Return a finding's reference, e.g. INC-00042/F1 or NM-00003/F1."""
+    return finding_reference(reference_of(finding.review), finding.number)
 
 
 def current_version(session: Session, key: str) -> PlaybookVersion | None:
@@ -104,8 +103,27 @@ def propose(
     document: dict[str, Any],
     actor: str,
 ) -> PlaybookChange:
+    """Propose a new playbook version for an incident's finding, or redraft your own draft."""
+    return propose_for(
+        session,
+        clock=clock,
+        finding=get_finding_or_raise(session, ref, number),
+        rationale=rationale,
+        document=document,
+        actor=actor,
+    )
+
+
+def propose_for(
+    session: Session,
+    *,
+    clock: Clock,
+    finding: Finding,
+    rationale: str,
+    document: dict[str, Any],
+    actor: str,
+) -> PlaybookChange:
     """Propose a new playbook version for a finding, or redraft your own draft."""
-    finding = get_finding_or_raise(session, ref, number)
     doc = playbooks_service.validate(document, source="document")
     digest = playbooks_service.content_hash(doc)
     current = current_version(session, doc.key)
@@ -144,8 +162,15 @@ def propose(
 def submit(
     session: Session, *, clock: Clock, ref: str | int, number: int, actor: str
 ) -> PlaybookChange:
+    """Send the incident finding's draft change for review."""
+    return submit_for(
+        session, clock=clock, finding=get_finding_or_raise(session, ref, number), actor=actor
+    )
+
+
+def submit_for(session: Session, *, clock: Clock, finding: Finding, actor: str) -> PlaybookChange:
     """Send the finding's draft change for review."""
-    change = _latest_or_raise(get_finding_or_raise(session, ref, number))
+    change = _latest_or_raise(finding)
     check_change_move(ChangeStatus(change.status), ChangeStatus.IN_REVIEW)
     change.status = ChangeStatus.IN_REVIEW.value
     change.submitted_at = clock.now()
@@ -157,8 +182,21 @@ def submit(
 def approve(
     session: Session, *, clock: Clock, ref: str | int, number: int, note: str, actor: str
 ) -> PlaybookChange:
+    """Approve the incident finding's change in review and publish it."""
+    return approve_for(
+        session,
+        clock=clock,
+        finding=get_finding_or_raise(session, ref, number),
+        note=note,
+        actor=actor,
+    )
+
+
+def approve_for(
+    session: Session, *, clock: Clock, finding: Finding, note: str, actor: str
+) -> PlaybookChange:
     """Approve the change in review and publish it as the playbook's next version."""
-    change = _latest_or_raise(get_finding_or_raise(session, ref, number))
+    change = _latest_or_raise(finding)
     session.refresh(change, with_for_update=True)
     check_change_move(ChangeStatus(change.status), ChangeStatus.APPROVED)
     check_approver(proposer=change.proposed_by, approver=actor)
@@ -188,8 +226,21 @@ def approve(
 def reject(
     session: Session, *, clock: Clock, ref: str | int, number: int, note: str, actor: str
 ) -> PlaybookChange:
+    """Reject the incident finding's change in review, saying why."""
+    return reject_for(
+        session,
+        clock=clock,
+        finding=get_finding_or_raise(session, ref, number),
+        note=note,
+        actor=actor,
+    )
+
+
+def reject_for(
+    session: Session, *, clock: Clock, finding: Finding, note: str, actor: str
+) -> PlaybookChange:
     """Reject the change in review, saying why; a new one may then be proposed."""
-    change = _latest_or_raise(get_finding_or_raise(session, ref, number))
+    change = _latest_or_raise(finding)
     check_change_move(ChangeStatus(change.status), ChangeStatus.REJECTED)
     if not note.strip():
         raise ValidationFailed("say why the change is rejected", field="note")

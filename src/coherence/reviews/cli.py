@@ -9,6 +9,7 @@ import typer
 
 from coherence import console
 from coherence.documents import load_yaml_file
+from coherence.incidents import service as incidents_service
 from coherence.reviews import changes, service, views
 from coherence.reviews.domain import ChangeStatus, FindingStatus
 from coherence.reviews.models import PlaybookChange
@@ -58,8 +59,9 @@ def _change(read: ChangeRead, json: bool, *, diff: bool = True) -> None:
 def show(ref: str = REF, json: bool = console.JSON_OPTION) -> None:
     """Show an incident's review: summary and findings."""
     with console.session() as session:
-        review = service.get_review_or_raise(session, ref)
-        read = views.review_read(session, review.incident, review, now=console.clock().now())
+        incident = incidents_service.get_or_raise(session, ref)
+        review = service.get_review_or_raise(session, incident.id)
+        read = views.review_read(session, incident, review, now=console.clock().now())
     if json:
         console.print_json(read)
         return

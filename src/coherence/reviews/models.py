@@ -14,18 +14,22 @@ from coherence.playbooks.models import PlaybookVersion
 
 
 class AfterActionReview(Base):
-    """The after-action review of one incident, real or exercise."""
+    """The after-action review of one incident (real or exercise) or of one near miss."""
 
     __tablename__ = "reviews"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), unique=True)
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), unique=True)
+    # A review not of an incident: the reference of what it reviews (NM-00003) and the
+    # ledger subject its entries are recorded under (near_miss:NM-00003).
+    reference: Mapped[str | None] = mapped_column(String(32), unique=True)
+    subject: Mapped[str | None] = mapped_column(String(64))
     summary: Mapped[str] = mapped_column(Text, default="", server_default="")
     started_by: Mapped[str] = mapped_column(String(128))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
-    incident: Mapped[Incident] = relationship()
+    incident: Mapped[Incident | None] = relationship()
     findings: Mapped[list[Finding]] = relationship(
         back_populates="review", order_by="Finding.number", cascade="all, delete-orphan"
     )

@@ -17,6 +17,12 @@ def review_for(session: Session, incident_id: int) -> AfterActionReview | None:
     return session.scalars(query).one_or_none()
 
 
+def review_of(session: Session, reference: str) -> AfterActionReview | None:
+    """Return the review of something that is not an incident, by its reference."""
+    query = select(AfterActionReview).where(AfterActionReview.reference == reference)
+    return session.scalars(query).one_or_none()
+
+
 def finding(session: Session, review_id: int, number: int) -> Finding | None:
     """Return finding ``number`` of a review."""
     query = select(Finding).where(Finding.review_id == review_id, Finding.number == number)

@@ -38,10 +38,24 @@ def get_review_or_raise(session: Session, ref: str | int) -> AfterActionReview:
     return review
 
 
+def reference_of(review: AfterActionReview) -> str:
+    """Return the reference of what a review is of: INC-00042, or e.g. NM-00003."""
+    if review.incident_id is not None:
+        return reference(review.incident_id)
+    return review.reference or f"review-{review.id}"
+
+
+def subject_of(review: AfterActionReview) -> str:
+    """Return the ledger subject the review's entries are recorded under."""
+    if review.incident is not None:
+        return incidents_service.subject_of(review.incident)
+    return review.subject or f"review:{review.id}"
+
+
 def _ledger(
     session: Session,
     clock: Clock,
-    incident: Incident,
+    review: AfterActionReview,
     entry_type: EntryType,
     actor: str,
     payload: dict[str, Any],
@@ -51,8 +65,8 @@ def _ledger(
         clock=clock,
         entry_type=entry_type,
         actor=actor,
-        subject=incidents_service.subject_of(incident),
-        incident_id=incident.id,
+        subject=subject_of(review),
+        incident_id=review.incident_id,
         payload=payload,
     )
 
@@ -72,11 +86,33 @@ def _ensure_review(
     _ledger(
         session,
         clock,
-        incident,
+        review,
         EntryType.REVIEW_STARTED,
         actor,
         {"incident": reference(incident.id), "kind": incident.kind},
     )
+    return review
+
+
+def review_by_reference(session: Session, ref: str) -> AfterActionReview | None:
+    """Return the review of something that is not an incident (e.g. NM-00003), if started."""
+    return repository.review_of(session, ref)
+
+
+def open_review(
+    session: Session, *, clock: Clock, ref: str, subject: str, kind: str, actor: str
+) -> AfterActionReview:
+    """Start the review of something that is not an incident (a near miss), once."""
+    review = review_by_reference(session, ref)
+    if review is not None:
+        return review
+    now = clock.now()
+    review = AfterActionReview(
+        reference=ref, subject=subject, summary="", started_by=actor, started_at=now, updated_at=now
+    )
+    session.add(review)
+    session.flush()
+    _ledger(session, clock, review, EntryType.REVIEW_STARTED, actor, {"of": ref, "kind": kind})
     return review
 
 
@@ -105,8 +141,22 @@ def add_finding(
 ) -> Finding:
     """Record a finding with its owner and due date, starting the review if need be."""
     incident = incidents_service.get_or_raise(session, ref)
+    # Checked before the review starts, so a bad owner never starts one.
     _check_owner(session, request.owner)
     review = _ensure_review(session, clock, incident, actor)
+    return record_finding(session, clock=clock, review=review, request=request, actor=actor)
+
+
+def record_finding(
+    session: Session,
+    *,
+    clock: Clock,
+    review: AfterActionReview,
+    request: FindingCreate,
+    actor: str,
+) -> Finding:
+    """Record a finding on a review that is already started."""
+    _check_owner(session, request.owner)
     now = clock.now()
     row = Finding(
         review_id=review.id,
@@ -126,11 +176,11 @@ def add_finding(
     _ledger(
         session,
         clock,
-        incident,
+        review,
         EntryType.FINDING_RECORDED,
         actor,
         {
-            "finding": finding_reference(reference(incident.id), row.number),
+            "finding": finding_reference(reference_of(review), row.number),
             "title": row.title,
             "owner": row.owner,
             "due_on": row.due_on.isoformat() if row.due_on else None,
@@ -141,7 +191,11 @@ def add_finding(
 
 def get_finding_or_raise(session: Session, ref: str | int, number: int) -> Finding:
     """Return finding ``number`` of the incident's review, or NotFound."""
-    review = get_review_or_raise(session, ref)
+    return finding_of_or_raise(session, get_review_or_raise(session, ref), number)
+
+
+def finding_of_or_raise(session: Session, review: AfterActionReview, number: int) -> Finding:
+    """Return finding ``number`` of a review, or NotFound."""
     row = repository.finding(session, review.id, number)
     if row is None:
         raise NotFound(f"the review has no finding {number}", field="number")
@@ -159,7 +213,23 @@ def update_finding(
 ) -> Finding:
     """Change a finding's text, owner, due date or status; every change is ledgered."""
     incident = incidents_service.get_or_raise(session, ref)
-    row = get_finding_or_raise(session, incident.id, number)
+    review = get_review_or_raise(session, incident.id)
+    return change_finding(
+        session, clock=clock, review=review, number=number, request=request, actor=actor
+    )
+
+
+def change_finding(
+    session: Session,
+    *,
+    clock: Clock,
+    review: AfterActionReview,
+    number: int,
+    request: FindingUpdate,
+    actor: str,
+) -> Finding:
+    """Change a finding of a started review; every change is ledgered."""
+    row = finding_of_or_raise(session, review, number)
     given = request.model_dump(exclude_unset=True)
     if not given:
         raise ValidationFailed(
@@ -184,10 +254,10 @@ def update_finding(
     _ledger(
         session,
         clock,
-        incident,
+        review,
         EntryType.FINDING_UPDATED,
         actor,
-        {"finding": finding_reference(reference(incident.id), row.number), **changed},
+        {"finding": finding_reference(reference_of(review), row.number), **changed},
     )
     return row
 

@@ -6,10 +6,11 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import case, distinct, func, select
+from sqlalchemy import case, delete, distinct, func, or_, select
 from sqlalchemy.orm import Session
 
 from coherence.db import UTCDateTime
+from coherence.incidents.models import Incident
 from coherence.ledger.domain import EntryType
 from coherence.ledger.models import LedgerEntry
 from coherence.watch.domain import SENSITIVE, Activity, History
@@ -120,3 +121,19 @@ def redactions_of(session: Session, *, incident_id: int, limit: int) -> Sequence
         LedgerEntry.entry_type == EntryType.FIELDS_REDACTED.value,
     )
     return session.scalars(query.order_by(LedgerEntry.seq.desc()).limit(limit)).all()
+
+
+def delete_reads_before(session: Session, *, before: datetime, closed_statuses: list[str]) -> int:
+    """Delete reads older than ``before`` of no incident or of one closed before it."""
+    closed = select(Incident.id).where(
+        Incident.status.in_(closed_statuses), Incident.closed_at < before
+    )
+    result = session.execute(
+        delete(AccessEvent)
+        .where(
+            AccessEvent.at < before,
+            or_(AccessEvent.incident_id.is_(None), AccessEvent.incident_id.in_(closed)),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

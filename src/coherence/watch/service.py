@@ -20,6 +20,7 @@ from coherence.detection import service as detection_service
 from coherence.errors import CoherenceError
 from coherence.incidents import records as incident_records
 from coherence.incidents import service as incidents_service
+from coherence.incidents.domain import Status as IncidentStatus
 from coherence.incidents.models import Incident
 from coherence.ledger import service as ledger_service
 from coherence.ledger.domain import EntryType
@@ -226,6 +227,25 @@ def history(
     )
     redactions = watch_repository.redactions_of(session, incident_id=incident.id, limit=limit)
     return incident, History(reads, redactions)
+
+
+def forget_reads(session: Session, *, clock: Clock, days: int, actor: str) -> int:
+    """Delete recorded reads older than ``days`` (those of open incidents stay, as retention
+    keeps everything about an open incident) and ledger how many went."""
+    before = clock.now() - timedelta(days=days)
+    deleted = watch_repository.delete_reads_before(
+        session, before=before, closed_statuses=[IncidentStatus.CLOSED.value]
+    )
+    if deleted:
+        ledger_service.append(
+            session,
+            clock=clock,
+            entry_type=EntryType.ACCESS_EVENTS_PURGED,
+            actor=actor,
+            subject="retention:access_events",
+            payload={"events": deleted, "before": before.isoformat(), "policy_days": days},
+        )
+    return deleted
 
 
 def list_findings(session: Session, *, limit: int = 100) -> Sequence[AccessFinding]:

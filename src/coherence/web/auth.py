@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Annotated
 from urllib.parse import quote, urlsplit
 
@@ -10,13 +11,13 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
-from coherence.access import passwords, sessions
+from coherence.access import passwords, sessions, throttle
 from coherence.access import service as access_service
 from coherence.access.api import WEB_TOKEN_COOKIE, Public
 from coherence.access.passwords import MAX_KEY_LENGTH
 from coherence.catalog.models import Person
 from coherence.clock import Clock
-from coherence.errors import NotAuthenticated, PermissionDenied
+from coherence.errors import NotAuthenticated, PermissionDenied, RateLimited
 from coherence.http import ClockDep, SessionDep
 from coherence.web.rendering import render, render_error
 
@@ -153,8 +154,11 @@ def _sign_in_with_password(
     try:
         if not (person_key and password):
             raise NotAuthenticated("enter your person key and password")
+        throttle.check_failures(request, person_key)
         person = passwords.authenticate_password(session, person_key=person_key, password=password)
     except NotAuthenticated as exc:
+        if person_key and password:
+            throttle.record_failure(request, person_key)
         return _failed(request, exc, next_path, person_key[:MAX_KEY_LENGTH])
     _row, secret = sessions.start_session(
         session,
@@ -178,7 +182,9 @@ def login_page(
     if token is None:
         context = {"next_path": safe_next(next_path), "person_key": ""}
         return render(request, "login.html", context)
-    return _sign_in_with_token(request, session, clock, token, next_path)
+    return _limited(
+        request, lambda: _sign_in_with_token(request, session, clock, token, next_path), next_path
+    )
 
 
 @router.post("/login")
@@ -192,9 +198,33 @@ def login(
     next_path: Annotated[str | None, Form(alias="next")] = None,
 ) -> Response:
     """Sign in with a person key and password, or with an API token, from the form."""
-    if person_key.strip() or password:
-        return _sign_in_with_password(request, session, clock, person_key, password, next_path)
-    return _sign_in_with_token(request, session, clock, token, next_path)
+
+    def attempt() -> Response:
+        if person_key.strip() or password:
+            return _sign_in_with_password(request, session, clock, person_key, password, next_path)
+        return _sign_in_with_token(request, session, clock, token, next_path)
+
+    return _limited(request, attempt, next_path, person_key)
+
+
+def _limited(
+    request: Request, attempt: Callable[[], Response], next_path: str | None, person_key: str = ""
+) -> Response:
+    """Make a sign-in attempt within the rate limits; a browser is shown the form with a 429."""
+    try:
+        throttle.limit_sign_in(request)
+        return attempt()
+    except RateLimited as exc:
+        if "text/html" not in request.headers.get("accept", ""):
+            raise
+        context = {
+            "error": exc,
+            "next_path": safe_next(next_path),
+            "person_key": person_key.strip()[:MAX_KEY_LENGTH],
+        }
+        response = render(request, "login.html", context, status_code=429)
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
 
 @router.post("/logout")

@@ -77,7 +77,8 @@ async def events(
         )
     engine: Engine = request.app.state.engine
     resumed = request.headers.get("last-event-id", "")
-    start = since if since is not None else (int(resumed) if resumed.isdigit() else None)
+    resumed_at = int(resumed) if resumed.isdecimal() and len(resumed) <= 18 else None
+    start = since if since is not None else resumed_at
     if start is None:
         start = await run_in_threadpool(ledger_service.change_count, engine)
     body = stream_changes(

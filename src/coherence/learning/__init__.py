@@ -1,0 +1,1 @@
+"""People and learning: near misses, the lessons library and partner readiness summaries."""
