@@ -13,6 +13,7 @@ from coherence.clock import Clock
 from coherence.comms import cadence
 from coherence.comms import service as comms_service
 from coherence.comms.dispatcher import Dispatcher
+from coherence.comms.wakeup import OutboxListener
 from coherence.db import session_scope
 from coherence.detection.pipeline import Pipeline
 from coherence.incidents import escalation
@@ -92,7 +93,18 @@ class EmbeddedWorkers:
         return fired, sent
 
     def run_forever(self) -> None:
-        """Tick every interval until stop() is called."""
+        """Tick every interval, or as soon as any process queues a page, until stop()."""
+        engine = self._factory.kw["bind"]
+        listener = OutboxListener.for_engine(engine, comms_service.OUTBOX_READY)
+        if listener is not None:
+            listener.start()
+        try:
+            self._loop()
+        finally:
+            if listener is not None:
+                listener.stop()
+
+    def _loop(self) -> None:
         while not self._stop.is_set():
             try:
                 self._tick()
@@ -102,7 +114,8 @@ class EmbeddedWorkers:
             else:
                 if self.dispatcher.busy:
                     continue  # A full batch means more is waiting: no pause before the next.
-            # Wake early when this process queues a message; otherwise poll every interval.
+            # Wake early when a page is queued (in this process, or on PostgreSQL in any);
+            # otherwise poll every interval.
             comms_service.OUTBOX_READY.wait(self._interval)
             comms_service.OUTBOX_READY.clear()
 

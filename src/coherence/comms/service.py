@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from coherence.catalog.domain import ContactChannel
 from coherence.catalog.models import Person
 from coherence.clock import Clock
+from coherence.comms import wakeup
 from coherence.comms.domain import Status
 from coherence.comms.models import DeliveryAttempt, OutboxMessage
 from coherence.ledger import service as ledger_service
@@ -25,14 +26,21 @@ NO_CONTACT = {"channel": ContactChannel.CONSOLE.value, "address": "(no contact p
 OUTBOX = cast(Table, OutboxMessage.__table__)
 
 # Set when a transaction that queued messages commits, so a dispatcher in the same process
-# sends them at once instead of at its next poll; other processes still poll.
+# sends them at once instead of at its next poll; see wakeup.py for other processes.
 OUTBOX_READY = threading.Event()
 
 
 @event.listens_for(Session, "after_commit")
 def _wake_dispatchers(session: Session) -> None:
+    session.info.pop("outbox_notified", None)
     if session.info.pop("outbox_ready", False):
         OUTBOX_READY.set()
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_queued(session: Session) -> None:
+    session.info.pop("outbox_notified", None)
+    session.info.pop("outbox_ready", None)
 
 
 @dataclass(frozen=True)
@@ -82,6 +90,7 @@ def enqueue_many(
         insert(OutboxMessage).returning(OutboxMessage.id, sort_by_parameter_order=True), rows
     ).all()
     session.info["outbox_ready"] = True
+    wakeup.notify_at_commit(session)
     for page, row, message_id in zip(pages, rows, ids, strict=True):
         ledger_service.append(
             session,
