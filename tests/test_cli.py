@@ -217,6 +217,9 @@ def test_the_server_log_never_shows_a_token() -> None:
     RedactTokens().filter(record)
     assert "coh_Secret" not in record.getMessage()
     assert "coh_[redacted]" in record.getMessage()
+    # uvicorn's access formatter unpacks the arguments; a masked line must still format.
+    assert isinstance(record.args, tuple)
+    assert len(record.args) == 2
 
 
 def test_ledger_and_people_text_print_literally(run: Run) -> None:

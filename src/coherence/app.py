@@ -7,7 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from sqlalchemy import Engine
 
 from coherence import __version__
@@ -22,16 +22,18 @@ from coherence.comms.channels import Channel
 from coherence.comms.config import make_dispatcher
 from coherence.containment.api import router as containment_router
 from coherence.db import ensure_migrated, make_engine, make_session_factory
+from coherence.dbhealth import DatabaseHealth
 from coherence.detection.api import router as detection_router
 from coherence.detection.mqtt import MqttStats, run_mqtt_intake
 from coherence.detection.pipeline import Pipeline
 from coherence.detection.simulation import SimulationRunner
+from coherence.errors import DatabaseUnavailable
 from coherence.evidence.api import EVIDENCE_UPLOAD_PATH
 from coherence.evidence.api import router as evidence_router
 from coherence.evidence.store import LocalStore
 from coherence.exercises.api import router as exercises_router
 from coherence.exercises.views import router as exercise_pages
-from coherence.http import BodySizeLimit, install_error_handlers
+from coherence.http import ERROR_RESPONSES, BodySizeLimit, install_error_handlers
 from coherence.incidents.api import router as incidents_router
 from coherence.incidents.metrics_exposition import router as prometheus_router
 from coherence.learning.api import router as learning_router
@@ -141,6 +143,7 @@ def create_app(
     app.state.engine = engine
     app.state.session_factory = session_factory
     app.state.clock = clock
+    app.state.database_health = DatabaseHealth(engine, clock)
     app.state.workers = workers
     app.state.evidence_store = evidence_store
     app.state.ledger_verifier = note.verifier_for(signer)
@@ -184,6 +187,19 @@ def create_app(
     def healthz() -> dict[str, str]:
         """Answer ok while the process serves requests."""
         return {"status": "ok"}
+
+    @app.get("/readyz", tags=["ops"], summary="Readiness", responses=ERROR_RESPONSES)
+    def readyz(request: Request) -> dict[str, str]:
+        """Answer ok while the database answers; 503, saying since when, while it does not."""
+        health: DatabaseHealth = request.app.state.database_health
+        if not health.probe():
+            since = health.failed()
+            raise DatabaseUnavailable(
+                f"the database is unreachable (since {since:%H:%M:%S} UTC)",
+                field="database",
+                unreachable_since=since.isoformat(),
+            )
+        return {"status": "ok", "database": "ok"}
 
     app.add_middleware(
         BodySizeLimit,

@@ -338,7 +338,10 @@ class RedactTokens(logging.Filter):
         """Rewrite the record with credentials masked, traceback included; never drop it."""
         message = record.getMessage()
         shown = redact(message)
-        if shown != message:
+        if shown != message and isinstance(record.args, tuple):
+            # uvicorn's access formatter unpacks the arguments: mask them, keep them a tuple.
+            record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
+        if shown != record.getMessage():
             record.msg, record.args = shown, None
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
@@ -423,7 +426,15 @@ def worker_detect(
     url = nats_url or settings.nats_url
     console.err.print(f"detector for {', '.join(site)} on {url}; Ctrl-C to stop")
     try:
-        asyncio.run(run_nats_detector(url, site, pipeline, NatsStats()))
+        asyncio.run(
+            run_nats_detector(
+                url,
+                site,
+                pipeline,
+                NatsStats(),
+                ack_wait_seconds=settings.nats_ack_wait_seconds,
+            )
+        )
     except KeyboardInterrupt:
         console.err.print("detector stopped")
     finally:

@@ -84,3 +84,17 @@ class RateLimited(CoherenceError):
         super().__init__(message, field=field, limit=limit, retry_after_seconds=retry_after)
         self.limit = limit
         self.retry_after = retry_after
+
+
+class DatabaseUnavailable(CoherenceError):
+    """The database cannot be reached; nothing of the request was stored, so it may be retried."""
+
+    status_code = 503
+    code = "database_unavailable"
+
+
+class StorageFull(CoherenceError):
+    """The database's storage is full; nothing of the request was stored."""
+
+    status_code = 507
+    code = "storage_full"

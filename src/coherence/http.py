@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from coherence.clock import Clock
 from coherence.db import session_scope
+from coherence.dbhealth import DatabaseHealth
 from coherence.documents import format_location
 from coherence.errors import CoherenceError
 
@@ -58,6 +59,8 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     409: {"model": ErrorBody, "description": "Not allowed in the current state."},
     413: {"model": ErrorBody, "description": "The request body is too large."},
     422: {"model": ErrorBody, "description": "The input breaks a rule; `field` says which."},
+    503: {"model": ErrorBody, "description": "The database is unreachable; nothing was stored."},
+    507: {"model": ErrorBody, "description": "The database's storage is full; nothing was stored."},
 }
 
 # scope="function" commits before the response is sent, so a failed commit is never a 200.
@@ -86,6 +89,17 @@ def install_error_handlers(app: FastAPI) -> None:
             status_code=exc.status_code,
             headers=exc.headers,
         )
+
+    async def database_error(request: Request, exc: Exception) -> JSONResponse:
+        health: DatabaseHealth = request.app.state.database_health
+        error = health.error_for(exc)
+        log.warning("database error on %s: %s", request.url.path, error.message)
+        return JSONResponse(
+            error.as_dict(), status_code=error.status_code, headers={"Retry-After": "5"}
+        )
+
+    for database_failure in app.state.database_health.errors:
+        app.add_exception_handler(database_failure, database_error)
 
     @app.exception_handler(RequestValidationError)
     async def request_invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:

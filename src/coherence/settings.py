@@ -70,6 +70,13 @@ class Settings(BaseSettings):
         "nats://127.0.0.1:4222",
         description="NATS server with JetStream that `coherence worker detect` consumes.",
     )
+    nats_ack_wait_seconds: float = Field(
+        30,
+        ge=1,
+        le=3600,
+        description="How long a telemetry batch taken by a detector that stops answering waits "
+        "before JetStream delivers it again; applies when a site's consumer is first created.",
+    )
     channels_file: Path | None = Field(
         None,
         description="YAML file naming the transport for each kind of contact point (see "

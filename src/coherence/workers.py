@@ -6,6 +6,7 @@ import logging
 import threading
 import time
 
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from coherence.access.retention_service import RetentionJob
@@ -108,6 +109,9 @@ class EmbeddedWorkers:
         while not self._stop.is_set():
             try:
                 self._tick()
+            except OperationalError as exc:
+                # An unreachable database is an outage, not a bug: one line, no traceback.
+                log.warning("background worker tick failed, database unreachable: %s", exc.orig)
             except Exception:
                 # A worker must outlive a bad row or a dropped connection; the next tick retries.
                 log.exception("background worker tick failed")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
 import pytest
 from fastapi.testclient import TestClient
@@ -16,9 +17,12 @@ from coherence.ledger.domain import EntryType
 from coherence.web import live
 
 TICK = 0.001
+OUTAGE = datetime(2026, 1, 5, 10, 3, tzinfo=UTC)
 
 
-def collect(counts: list[int], *, since: int, ticks: int, heartbeat: float = 1.0) -> list[str]:
+def collect(
+    counts: list[int | None], *, since: int, ticks: int, heartbeat: float = 1.0
+) -> list[str]:
     """Run the stream over a counter that reads ``counts`` in turn, one poll each."""
     readings = iter(counts)
 
@@ -33,6 +37,7 @@ def collect(counts: list[int], *, since: int, ticks: int, heartbeat: float = 1.0
             poll=TICK,
             heartbeat=heartbeat,
             lifetime=(ticks - 0.5) * TICK,
+            outage=lambda: OUTAGE,
         )
         return [event async for event in stream]
 
@@ -44,6 +49,16 @@ def test_the_stream_sends_a_change_only_when_the_counter_moves() -> None:
     assert events[0].startswith("retry: ")
     assert events[1:] == [live.change_event(5), live.change_event(7)]
     assert live.change_event(7) == "event: change\nid: 7\ndata: 7\n\n"
+
+
+def test_the_stream_says_when_the_database_stops_and_starts_answering() -> None:
+    events = collect([4, None, None, 6], since=4, ticks=4)
+    assert events[1:] == [
+        live.database_event(OUTAGE),
+        live.database_event(None),
+        live.change_event(6),
+    ]
+    assert events[1] == "event: database\ndata: 2026-01-05T10:03:00+00:00\n\n"
 
 
 def test_a_change_made_before_the_stream_opened_is_not_missed() -> None:

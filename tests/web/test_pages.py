@@ -409,8 +409,8 @@ def test_pages_use_no_external_assets_and_send_protective_headers(
 
 def test_web_routes_stay_out_of_the_api_schema(browser: TestClient) -> None:
     paths = browser.get("/openapi.json").json()["paths"]
-    # /healthz and /metrics are for machines (probes, Prometheus), described like the API.
-    machine = ("/api/", "/taxii2/", "/healthz", "/metrics")
+    # /healthz, /readyz and /metrics are for machines (probes, Prometheus), described like the API.
+    machine = ("/api/", "/taxii2/", "/healthz", "/readyz", "/metrics")
     assert all(path.startswith(machine) for path in paths), list(paths)
 
 

@@ -18,6 +18,7 @@ from nats.errors import TimeoutError as NatsTimeout
 from nats.js.api import AckPolicy, ConsumerConfig
 from nats.js.client import JetStreamContext
 from nats.js.errors import NotFoundError
+from sqlalchemy.exc import OperationalError
 
 from coherence.detection.formats import parse_json_array, parse_ndjson
 from coherence.detection.pipeline import Pipeline
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 STREAM = "COHERENCE_TELEMETRY"
 SUBJECT_PREFIX = "coherence.telemetry"
 FETCH_BATCH = 200
+RETRY_SECONDS = 1.0
 
 
 @dataclass
@@ -96,8 +98,16 @@ async def run_nats_detector(
                 except (NatsTimeout, TimeoutError):
                     continue
                 idle = False
-                for message in messages:
-                    await _handle(message.data, pipeline, stats)
+                for position, message in enumerate(messages):
+                    try:
+                        await _handle(message.data, pipeline, stats)
+                    except OperationalError as exc:
+                        # The database is out of reach: this and the rest of the batch come
+                        # back after a pause, and the detector keeps running.
+                        log.warning("database unreachable, batch left for redelivery: %s", exc)
+                        for unread in messages[position:]:
+                            await unread.nak(delay=RETRY_SECONDS)
+                        break
                     # Acknowledged only after the batch is evaluated and its incidents committed.
                     await message.ack()
             if idle:

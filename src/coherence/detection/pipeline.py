@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from coherence.catalog import service as catalog_service
@@ -82,6 +83,8 @@ class Pipeline:
         self._flaps = FlapGuard()
         # Series a recovery step under way is waiting on: their readings judge its gates.
         self._watched: frozenset[tuple[str, str]] = frozenset()
+        # Signal changes the database refused (an outage), applied first with the next batch.
+        self._unapplied: list[SignalEvent] = []
 
     def ingest(
         self,
@@ -196,22 +199,35 @@ class Pipeline:
         return "site", f"{sample.asset} is at {known[1]}, not {sample.site}"
 
     def _apply(self, changes: Sequence[Change], report: IngestReport) -> None:
-        for change in changes:
-            flapping = self._flaps.flapping(change.key, change.at)
-            event = SignalEvent(
-                key=self._scope + change.key,
-                asset=base_asset(change.asset),
-                source=f"rule:{change.rule.playbook}/{change.rule.trigger}",
-                raised=change.raised,
-                at=datetime.fromtimestamp(change.began, UTC),
-                impact=change.rule.impact,
-                urgency=change.rule.urgency,
-                detail=f"{change.asset}: {change.detail}",
-                playbook=change.rule.playbook,
-                flapping=flapping,
-                kind=self._kind,
-            )
-            self._record(self._run(event), report)
+        events = [self._event(change) for change in changes]
+        with self._lock:
+            events, self._unapplied = self._unapplied + events, []
+        for index, event in enumerate(events):
+            try:
+                outcome = self._run(event)
+            except OperationalError:
+                # The detector's state already holds these raises and clears, so the samples
+                # that caused them will not cause them again: keep them for the next batch.
+                with self._lock:
+                    self._unapplied = events[index:] + self._unapplied
+                raise
+            self._record(outcome, report)
+
+    def _event(self, change: Change) -> SignalEvent:
+        flapping = self._flaps.flapping(change.key, change.at)
+        return SignalEvent(
+            key=self._scope + change.key,
+            asset=base_asset(change.asset),
+            source=f"rule:{change.rule.playbook}/{change.rule.trigger}",
+            raised=change.raised,
+            at=datetime.fromtimestamp(change.began, UTC),
+            impact=change.rule.impact,
+            urgency=change.rule.urgency,
+            detail=f"{change.asset}: {change.detail}",
+            playbook=change.rule.playbook,
+            flapping=flapping,
+            kind=self._kind,
+        )
 
     def _run(self, event: SignalEvent) -> Outcome:
         evidence = self._evidence(event.asset) if event.raised else None

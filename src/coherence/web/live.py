@@ -3,13 +3,15 @@
 Every state change writes a ledger entry in its own transaction, whichever process made it, so
 the ledger's size is a change counter the database already keeps. The stream polls it and
 sends ``change`` when it moves; the page then fetches itself again through the same access
-checks as any page load. The event carries nothing but the counter.
+checks as any page load. The event carries nothing but the counter. While the database does
+not answer, a ``database`` event says since when, so the page shows the outage.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -17,6 +19,7 @@ from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 
+from coherence.dbhealth import DatabaseHealth
 from coherence.ledger import service as ledger_service
 from coherence.web.guards import PageLists
 
@@ -35,21 +38,38 @@ def change_event(counter: int) -> str:
     return f"event: change\nid: {counter}\ndata: {counter}\n\n"
 
 
+def database_event(unreachable_since: datetime | None) -> str:
+    """Format one ``database`` event: ``ok``, or the UTC time the database became unreachable."""
+    return (
+        f"event: database\ndata: {unreachable_since.isoformat() if unreachable_since else 'ok'}\n\n"
+    )
+
+
 async def stream_changes(
-    counter: Callable[[], int],
+    counter: Callable[[], int | None],
     is_gone: Callable[[], Awaitable[bool]],
     *,
     since: int,
+    outage: Callable[[], datetime | None] = lambda: None,
     poll: float = POLL_SECONDS,
     heartbeat: float = HEARTBEAT_SECONDS,
     lifetime: float = STREAM_SECONDS,
 ) -> AsyncIterator[str]:
-    """Yield a ``change`` event whenever the counter moves past ``since``; comments to idle."""
+    """Yield a ``change`` event whenever the counter moves past ``since``; comments to idle.
+
+    A counter of None means the database did not answer: ``outage`` says since when, and a
+    ``database`` event tells the page, then another when it answers again.
+    """
     yield f"retry: {RETRY_MILLISECONDS}\n\n"
     last, idle, elapsed = since, 0.0, 0.0
+    down = False
     while elapsed < lifetime and not await is_gone():
         now = await run_in_threadpool(counter)
-        if now != last:
+        if (now is None) != down:
+            down = now is None
+            idle = 0.0
+            yield database_event(outage() if down else None)
+        if now is not None and now != last:
             last, idle = now, 0.0
             yield change_event(now)
         elif idle >= heartbeat:
@@ -81,8 +101,12 @@ async def events(
     start = since if since is not None else resumed_at
     if start is None:
         start = await run_in_threadpool(ledger_service.change_count, engine)
+    health: DatabaseHealth = request.app.state.database_health
     body = stream_changes(
-        lambda: ledger_service.change_count(engine), request.is_disconnected, since=start
+        lambda: health.guard(lambda: ledger_service.change_count(engine)),
+        request.is_disconnected,
+        since=start,
+        outage=lambda: health.unreachable_since,
     )
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
     return StreamingResponse(body, media_type="text/event-stream", headers=headers)

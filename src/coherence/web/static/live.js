@@ -111,6 +111,13 @@
       say("live", "Live");
     });
     source.addEventListener("change", swap);
+    // The server cannot reach its database: keep what was last drawn and say since when.
+    source.addEventListener("database", function (event) {
+      if (event.data === "ok") { say("live", "Live"); swap(); return; }
+      var since = new Date(event.data);
+      var hhmm = isNaN(since) ? event.data : since.toISOString().slice(11, 16) + " UTC";
+      say("database", "Database unreachable since " + hhmm + " — showing what was last seen");
+    });
     source.addEventListener("error", function () {
       // The browser retries by itself; only a stream that stays down falls back to refreshing.
       if (source.readyState === EventSource.CLOSED) { refreshInstead(); return; }
