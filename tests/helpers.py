@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import os
+import threading
+import time
+from collections import Counter
 from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler
 from importlib import metadata
 from pathlib import Path
 
@@ -70,3 +74,21 @@ def cli_runner(engine: Engine, data_dir: Path, monkeypatch: pytest.MonkeyPatch) 
         return result
 
     return invoke
+
+
+class Receiver(BaseHTTPRequestHandler):
+    """A webhook receiver that takes a little time per message and remembers each id."""
+
+    received: Counter[str] = Counter()
+    lock = threading.Lock()
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("content-length", 0)))
+        time.sleep(0.02)
+        with self.lock:
+            self.received[self.headers["X-Coherence-Message-Id"]] += 1
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *_: object) -> None:
+        return

@@ -12,8 +12,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.comms.test_crash import Receiver
 from tests.conftest import IN_CI
+from tests.helpers import Receiver
 
 NATS_URL = os.environ.get("COHERENCE_TEST_NATS_URL", "nats://127.0.0.1:4222")
 

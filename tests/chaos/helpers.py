@@ -33,8 +33,8 @@ from coherence.ledger import keys
 from coherence.ledger.models import LedgerEntry
 from coherence.playbooks import service as playbooks_service
 from coherence.settings import Settings
-from tests.comms.test_crash import database_url
 from tests.conftest import SAMPLE_FACILITY
+from tests.helpers import database_url
 
 CHANNEL_KINDS = ("email", "sms", "voice", "pager")
 SITES = ("sc-lab", "ion-lab", "harbour-dc")

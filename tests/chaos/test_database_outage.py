@@ -27,7 +27,7 @@ from tests.chaos.helpers import (
     verify_ledger,
     wait_for,
 )
-from tests.comms.test_crash import Receiver
+from tests.helpers import Receiver
 
 SIGNALS = 40
 FAULT_KEYS = {"fridge-1:dilution-refrigerator-warm-up", "ion-vacuum:ion-trap-vacuum-loss"}

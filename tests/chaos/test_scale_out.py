@@ -29,7 +29,7 @@ from tests.chaos.helpers import (
     verify_ledger,
     wait_for,
 )
-from tests.comms.test_crash import Receiver
+from tests.helpers import Receiver
 
 SIGNALS = 80
 BATCHES = 40

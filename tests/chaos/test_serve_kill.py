@@ -22,7 +22,7 @@ from coherence.ledger.models import LedgerCheckpoint, LedgerEntry
 from coherence.timers import service as timers_service
 from coherence.timers.models import Timer
 from tests.chaos.helpers import Deployment, Sender, free_port, kill9, verify_ledger, wait_for
-from tests.comms.test_crash import Receiver
+from tests.helpers import Receiver
 
 SIGNALS = 60
 TIMERS = 12

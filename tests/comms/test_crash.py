@@ -10,9 +10,8 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from sqlalchemy import Engine, select
@@ -23,28 +22,10 @@ from coherence.clock import SystemClock
 from coherence.comms import service
 from coherence.comms.models import OutboxMessage
 from coherence.db import session_scope
-from tests.conftest import POSTGRES_URL
+from tests.helpers import Receiver, database_url
 
 BURST = 120
 PASS = 20
-
-
-class Receiver(BaseHTTPRequestHandler):
-    """A webhook receiver that takes a little time per message and remembers each id."""
-
-    received: Counter[str] = Counter()
-    lock = threading.Lock()
-
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("content-length", 0)))
-        time.sleep(0.02)
-        with self.lock:
-            self.received[self.headers["X-Coherence-Message-Id"]] += 1
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, *_: object) -> None:
-        return
 
 
 @pytest.fixture
@@ -56,15 +37,6 @@ def receiver() -> Iterator[str]:
     yield f"http://127.0.0.1:{server.server_address[1]}/hook"
     server.shutdown()
     server.server_close()
-
-
-def database_url(engine: Engine) -> str:
-    """The URL another process uses to reach the test's database (and schema)."""
-    if engine.dialect.name == "sqlite":
-        return engine.url.render_as_string(hide_password=False)
-    with engine.connect() as connection:
-        schema = connection.exec_driver_sql("show search_path").scalar()
-    return f"{POSTGRES_URL}?options={quote(f'-csearch_path={schema}')}"
 
 
 def start_worker(environment: dict[str, str]) -> subprocess.Popen[bytes]:
