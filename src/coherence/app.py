@@ -36,6 +36,7 @@ from coherence.exercises.views import router as exercise_pages
 from coherence.http import ERROR_RESPONSES, BodySizeLimit, install_error_handlers
 from coherence.incidents.api import router as incidents_router
 from coherence.incidents.metrics_exposition import router as prometheus_router
+from coherence.inflight import InFlightLimit, pool_capacity
 from coherence.learning.api import router as learning_router
 from coherence.learning.pages import router as learning_pages
 from coherence.ledger import keys, note
@@ -53,6 +54,7 @@ from coherence.training.api import router as training_router
 from coherence.training.pages import router as training_pages
 from coherence.watch.api import router as watch_router
 from coherence.watch.pages import router as watch_pages
+from coherence.web.live import LIVE_EVENTS_PATH
 from coherence.web.routes import mount_web
 from coherence.workers import EmbeddedWorkers
 
@@ -201,6 +203,9 @@ def create_app(
             )
         return {"status": "ok", "database": "ok"}
 
+    app.add_middleware(
+        InFlightLimit, connections=pool_capacity(engine), exempt=frozenset({LIVE_EVENTS_PATH})
+    )
     app.add_middleware(
         BodySizeLimit,
         max_bytes=settings.max_request_bytes,

@@ -80,7 +80,10 @@ async def stream_changes(
         elapsed += poll
 
 
-@router.get("/events")
+LIVE_EVENTS_PATH = "/events"
+
+
+@router.get(LIVE_EVENTS_PATH)
 async def events(
     request: Request,
     caller: PageLists,
