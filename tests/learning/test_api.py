@@ -152,3 +152,21 @@ def test_unknown_near_miss_and_finding_are_404s(client: TestClient) -> None:
     ref = report(client)["reference"]
     missing = client.patch(f"/api/v1/near-misses/{ref}/findings/3", json={"status": "done"})
     assert missing.status_code == 404
+
+
+@pytest.mark.parametrize("number", [0, -1, 2**64])
+def test_a_finding_number_out_of_range_is_refused_and_changes_nothing(
+    client: TestClient, factory: sessionmaker[Session], number: int
+) -> None:
+    ref = report(client)["reference"]
+    assert client.post(f"/api/v1/near-misses/{ref}/findings", json=FINDING).status_code == 201
+    before = counts(factory)
+    base = f"/api/v1/near-misses/{ref}/findings/{number}"
+    for response in (
+        client.patch(base, json={"title": "renamed"}),
+        client.post(base + "/change", json={"rationale": "r", "document": revised(client)}),
+        client.post(base + "/change/submit"),
+    ):
+        assert response.status_code == 422, response.text
+        assert "number" in response.text
+    assert counts(factory) == before

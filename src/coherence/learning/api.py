@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
@@ -35,6 +35,7 @@ from coherence.learning.schemas import (
 )
 from coherence.ledger import keys
 from coherence.reviews import views as review_views
+from coherence.reviews.api import NUMBER
 from coherence.reviews.schemas import (
     ChangeCreate,
     ChangeRead,
@@ -47,6 +48,7 @@ from coherence.reviews.schemas import (
 router = APIRouter(prefix="/api/v1", tags=["learning"], responses=ERROR_RESPONSES)
 LIMIT = Query(200, ge=1, le=1000, description="At most this many, newest first.")
 FINDING = "/near-misses/{near_miss}/findings/{number}"
+FindingNumber = Annotated[int, NUMBER]
 
 
 def _filter(description: str) -> Any:
@@ -103,7 +105,7 @@ def add_finding(near_miss: str, body: FindingCreate, caller: OpensIncident) -> F
 
 @router.patch(FINDING, response_model=FindingRead, summary="Update a near-miss finding")
 def update_finding(
-    near_miss: str, number: int, body: FindingUpdate, caller: OpensIncident
+    near_miss: str, number: FindingNumber, body: FindingUpdate, caller: OpensIncident
 ) -> FindingRead:
     """Change title, text, owner, due date or status (wont_do needs a reason)."""
     row = near_misses.update_finding(
@@ -124,7 +126,7 @@ def update_finding(
     summary="Propose a change from a near miss",
 )
 def propose_change(
-    near_miss: str, number: int, body: ChangeCreate, caller: OpensIncident
+    near_miss: str, number: FindingNumber, body: ChangeCreate, caller: OpensIncident
 ) -> ChangeRead:
     """Propose a whole new playbook version for the finding, as for an incident's finding."""
     change = near_misses.propose_change(
@@ -142,7 +144,7 @@ def propose_change(
 @router.post(
     FINDING + "/change/submit", response_model=ChangeRead, summary="Submit a near-miss change"
 )
-def submit_change(near_miss: str, number: int, caller: OpensIncident) -> ChangeRead:
+def submit_change(near_miss: str, number: FindingNumber, caller: OpensIncident) -> ChangeRead:
     """Send the finding's draft change for review."""
     change = near_misses.submit_change(
         caller.session, clock=caller.clock, ref=near_miss, number=number, actor=caller.person.key
@@ -154,7 +156,7 @@ def submit_change(near_miss: str, number: int, caller: OpensIncident) -> ChangeR
     FINDING + "/change/approve", response_model=ChangeRead, summary="Approve a near-miss change"
 )
 def approve_change(
-    near_miss: str, number: int, caller: ManagesFacility, body: Decision | None = None
+    near_miss: str, number: FindingNumber, caller: ManagesFacility, body: Decision | None = None
 ) -> ChangeRead:
     """Approve and publish as the playbook's next version; not by the proposer (403)."""
     change = near_misses.approve_change(
@@ -172,7 +174,7 @@ def approve_change(
     FINDING + "/change/reject", response_model=ChangeRead, summary="Reject a near-miss change"
 )
 def reject_change(
-    near_miss: str, number: int, body: Decision, caller: ManagesFacility
+    near_miss: str, number: FindingNumber, body: Decision, caller: ManagesFacility
 ) -> ChangeRead:
     """Reject the change in review, with a note saying why."""
     change = near_misses.reject_change(
