@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 
+from coherence import console
+from coherence.clock import ManualClock
 from tests.test_cli import Run, run  # noqa: F401 - the CLI fixture
 
 
@@ -69,6 +72,9 @@ def test_assigning_an_unqualified_commander_from_the_terminal(
     run: Run,  # noqa: F811
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # Midday today: the sample's evening rotation puts chen-wei on call as commander already.
+    midday = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
+    monkeypatch.setattr(console, "clock", lambda: ManualClock(midday))
     run("init", "--sample")
     opened = json.loads(
         run(
