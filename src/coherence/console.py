@@ -17,8 +17,11 @@ from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
+from coherence import dbhealth
 from coherence.clock import Clock, SystemClock
 from coherence.db import ensure_migrated, make_engine, make_session_factory, session_scope
 from coherence.documents import problems_error, validation_problems
@@ -92,12 +95,20 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
         try:
             return func(*args, **kwargs)
         except CoherenceError as exc:
-            err.print(Text("error: ", style="bold red") + Text(exc.message))
-            for problem in exc.details.get("problems", []):
-                err.print(f"  - {problem['path']}: {problem['message']}", markup=False)
-            raise typer.Exit(1) from None
+            _print_error(exc)
+        except (OperationalError, PoolTimeout) as exc:
+            # An outage or a full disk is the operator's to fix, not a bug: no traceback.
+            _print_error(dbhealth.explain(exc, show_cause=True))
+            err.print("  check the database, or run `coherence doctor`", markup=False)
+        raise typer.Exit(1)
 
     return wrapper
+
+
+def _print_error(exc: CoherenceError) -> None:
+    err.print(Text("error: ", style="bold red") + Text(exc.message))
+    for problem in exc.details.get("problems", []):
+        err.print(f"  - {problem['path']}: {problem['message']}", markup=False)
 
 
 def require_yes(yes: bool, consequence: str) -> None:

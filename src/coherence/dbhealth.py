@@ -8,6 +8,7 @@ from typing import TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from coherence.clock import Clock
 from coherence.errors import CoherenceError, DatabaseUnavailable, StorageFull
@@ -57,21 +58,52 @@ class DatabaseHealth:
         return result
 
     def error_for(self, exc: Exception) -> CoherenceError:
-        """Say why a statement failed: full storage (507) or an unreachable database (503)."""
-        text = str(exc.orig if isinstance(exc, DBAPIError) else exc)
-        if any(marker in text for marker in FULL_MARKERS):
-            return StorageFull(
-                "the database's storage is full: nothing from this request was stored; "
-                "free disk space, then send it again",
-                field="database",
-            )
-        since = self.failed()
-        return DatabaseUnavailable(
-            f"the database is unreachable (since {since:%H:%M:%S} UTC): nothing from this "
-            "request was stored; send it again shortly",
+        """Say why a statement failed: full storage (507), no free connection or an unreachable
+        database (503); only the last is recorded as an outage."""
+        if isinstance(exc, PoolTimeout) or _storage_full(exc):
+            return explain(exc)
+        return explain(exc, unreachable_since=self.failed())
+
+
+def explain(
+    exc: Exception, *, unreachable_since: datetime | None = None, show_cause: bool = False
+) -> CoherenceError:
+    """Turn a database failure into the error a person is shown; nothing of it was stored.
+
+    ``show_cause`` adds the driver's own words, for the operator at a terminal; API callers
+    are not told the database's address or account.
+    """
+    if _storage_full(exc):
+        return StorageFull(
+            "the database's storage is full: nothing from this request was stored; "
+            "free disk space, then send it again",
             field="database",
-            unreachable_since=since.isoformat(),
         )
+    if isinstance(exc, PoolTimeout):
+        return DatabaseUnavailable(
+            "every database connection is busy: nothing from this request was stored; "
+            "send it again shortly",
+            field="database",
+        )
+    since = f" (since {unreachable_since:%H:%M:%S} UTC)" if unreachable_since else ""
+    cause = f" ({_cause(exc)})" if show_cause else ""
+    return DatabaseUnavailable(
+        f"the database is unreachable{since}{cause}: nothing from this request was stored; "
+        "send it again shortly",
+        field="database",
+        **({"unreachable_since": unreachable_since.isoformat()} if unreachable_since else {}),
+    )
+
+
+def _cause(exc: Exception) -> str:
+    """The driver's first line, which says what failed (refused, timed out, bad password)."""
+    text = str(exc.orig if isinstance(exc, DBAPIError) else exc).strip()
+    return text.splitlines()[0][:300] if text else ""
+
+
+def _storage_full(exc: Exception) -> bool:
+    text = str(exc.orig if isinstance(exc, DBAPIError) else exc)
+    return any(marker in text for marker in FULL_MARKERS)
 
 
 def _select_one(engine: Engine) -> int:

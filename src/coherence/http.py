@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Path, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from coherence.clock import Clock
@@ -21,6 +23,10 @@ from coherence.documents import format_location
 from coherence.errors import CoherenceError
 
 log = logging.getLogger(__name__)
+# How long a client is told to wait before resending what the database could not take.
+DATABASE_RETRY_SECONDS = 5
+# The dashboard's way of showing an error as a page to a browser; None leaves it JSON.
+ErrorPage = Callable[[Request, CoherenceError], Response | None]
 
 
 def _session(request: Request) -> Iterator[Session]:
@@ -90,15 +96,18 @@ def install_error_handlers(app: FastAPI) -> None:
             headers=exc.headers,
         )
 
-    async def database_error(request: Request, exc: Exception) -> JSONResponse:
+    async def database_error(request: Request, exc: Exception) -> Response:
         health: DatabaseHealth = request.app.state.database_health
         error = health.error_for(exc)
         log.warning("database error on %s: %s", request.url.path, error.message)
-        return JSONResponse(
-            error.as_dict(), status_code=error.status_code, headers={"Retry-After": "5"}
-        )
+        error_page: ErrorPage | None = getattr(request.app.state, "error_page", None)
+        response = error_page(request, error) if error_page is not None else None
+        if response is None:
+            response = JSONResponse(error.as_dict(), status_code=error.status_code)
+        response.headers["Retry-After"] = str(DATABASE_RETRY_SECONDS)
+        return response
 
-    for database_failure in app.state.database_health.errors:
+    for database_failure in (*app.state.database_health.errors, PoolTimeout):
         app.add_exception_handler(database_failure, database_error)
 
     @app.exception_handler(RequestValidationError)

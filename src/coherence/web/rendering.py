@@ -26,6 +26,7 @@ from coherence.containment import views as containment_views
 from coherence.detection import service as detection_service
 from coherence.detection.models import TelemetrySnapshot
 from coherence.errors import CoherenceError
+from coherence.http import DATABASE_RETRY_SECONDS
 from coherence.incidents import service as incidents_service
 from coherence.incidents import views
 from coherence.incidents.domain import METRIC_DESCRIPTIONS, REOPENABLE, Status, TaskStatus
@@ -112,6 +113,24 @@ def render_error(
     """Render a page that only explains what went wrong, with the error's status."""
     return render(
         request, "error.html", {"error": error}, person=person, status_code=error.status_code
+    )
+
+
+def browser_error_page(request: Request, error: CoherenceError) -> Response | None:
+    """Show ``error`` as a page to a browser asking for a dashboard page; None for API calls.
+
+    A page that was only being read reloads itself, so a wall display comes back on its own
+    when the database does.
+    """
+    wants_page = "text/html" in request.headers.get("accept", "")
+    if not wants_page or request.url.path.startswith("/api/"):
+        return None
+    retry = DATABASE_RETRY_SECONDS if request.method == "GET" else None
+    return render(
+        request,
+        "error.html",
+        {"error": error, "reload_seconds": retry},
+        status_code=error.status_code,
     )
 
 

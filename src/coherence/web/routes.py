@@ -52,7 +52,13 @@ from coherence.web.guards import (
     PageReopens,
     page_refused_handler,
 )
-from coherence.web.rendering import STATIC, build_templates, render, render_incident
+from coherence.web.rendering import (
+    STATIC,
+    browser_error_page,
+    build_templates,
+    render,
+    render_incident,
+)
 
 BOARD_LIMIT = views.MAX_PAGE
 # Phases in lifecycle order, so the board's filter reads like the lifecycle.
@@ -66,6 +72,7 @@ router = APIRouter(include_in_schema=False, dependencies=[Depends(same_origin)])
 def mount_web(app: FastAPI) -> None:
     """Add the dashboard pages and static files to ``app``."""
     app.state.web_templates = build_templates()
+    app.state.error_page = browser_error_page
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(auth.router)
     app.include_router(acks.router)
