@@ -24,9 +24,11 @@ from coherence.containment.api import router as containment_router
 from coherence.db import ensure_migrated, make_engine, make_session_factory
 from coherence.dbhealth import DatabaseHealth
 from coherence.detection.api import router as detection_router
-from coherence.detection.mqtt import MqttStats, run_mqtt_intake
+from coherence.detection.leadership import MQTT_INTAKE_LOCK, leadership_for
+from coherence.detection.mqtt import MqttStats, broker_from_settings, run_mqtt_intake
 from coherence.detection.pipeline import Pipeline
 from coherence.detection.simulation import SimulationRunner
+from coherence.detection.sweeper import SilenceSweeper
 from coherence.errors import DatabaseUnavailable
 from coherence.evidence.api import EVIDENCE_UPLOAD_PATH
 from coherence.evidence.api import router as evidence_router
@@ -90,12 +92,18 @@ def create_app(
     clock = clock or SystemClock()
     session_factory = make_session_factory(engine)
     evidence_store = LocalStore(settings.resolved_evidence_dir)
-    pipeline = Pipeline(session_factory, clock=clock, store=evidence_store)
+    pipeline = Pipeline(
+        session_factory,
+        clock=clock,
+        store=evidence_store,
+        evidence_max_samples=settings.evidence_max_samples,
+    )
+    # Every process holding telemetry state sweeps it, workers or not (--no-workers too).
+    sweeper = SilenceSweeper(pipeline)
     signer = keys.ensure_signer(settings.resolved_ledger_key_file, origin=settings.ledger_origin)
     workers = EmbeddedWorkers(
         session_factory,
         clock=clock,
-        pipeline=pipeline,
         dispatcher=make_dispatcher(settings, session_factory, clock=clock, channels=channels),
         interval=settings.worker_interval_seconds,
         ledger_signer=signer,
@@ -103,6 +111,7 @@ def create_app(
     )
 
     mqtt_stats = MqttStats()
+    mqtt_broker = broker_from_settings(settings)
     simulation = (
         SimulationRunner(
             session_factory, pipeline, clock=clock, faults=simulate, fault_after=fault_after
@@ -115,11 +124,20 @@ def create_app(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if run_workers:
             workers.start()
+        sweeper.start()
         if simulation is not None:
             simulation.start()
         mqtt = (
-            asyncio.create_task(run_mqtt_intake(settings.mqtt_url, pipeline, mqtt_stats, clock))
-            if settings.mqtt_url
+            asyncio.create_task(
+                run_mqtt_intake(
+                    mqtt_broker,
+                    pipeline,
+                    mqtt_stats,
+                    clock,
+                    leadership_for(engine, name="mqtt-intake", job=MQTT_INTAKE_LOCK),
+                )
+            )
+            if mqtt_broker is not None
             else None
         )
         try:
@@ -132,6 +150,7 @@ def create_app(
             if simulation is not None:
                 simulation.stop()
             workers.stop()
+            sweeper.stop()
 
     app = FastAPI(
         title="Coherence",

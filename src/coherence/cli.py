@@ -422,6 +422,7 @@ def worker_detect(
         make_session_factory(engine),
         clock=console.clock(),
         store=LocalStore(settings.resolved_evidence_dir),
+        evidence_max_samples=settings.evidence_max_samples,
     )
     url = nats_url or settings.nats_url
     console.err.print(f"detector for {', '.join(site)} on {url}; Ctrl-C to stop")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -76,6 +77,12 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
 
 def _begin_immediate(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def schema_lock_key(schema: str) -> int:
+    """The second half of an advisory lock key, so deployments in different schemas of one
+    PostgreSQL database do not exclude each other: the lowest 31 bits of the name's CRC-32."""
+    return zlib.crc32(schema.encode()) & 0x7FFFFFFF
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -29,6 +29,9 @@ class QualificationPolicy(StrEnum):
 # Recorded reads of incident data are personal data (who read what, when): kept as long as
 # the shipped retention policy keeps personal data.
 ACCESS_EVENT_DAYS = 365
+# Samples of one asset a detector keeps for an incident's evidence snapshot: about 10 minutes
+# of ten metrics every 3 s, at roughly 260 bytes each (docs/operations.md has the arithmetic).
+EVIDENCE_MAX_SAMPLES = 2_000
 
 
 class Settings(BaseSettings):
@@ -65,6 +68,11 @@ class Settings(BaseSettings):
         "",
         description="MQTT broker to take telemetry from, e.g. mqtt://127.0.0.1:1883; "
         "empty means no MQTT intake.",
+    )
+    mqtt_ca_file: Path | None = Field(
+        None,
+        description="PEM file of the CAs that sign an mqtts:// broker's certificate; unset "
+        "means the system's CAs.",
     )
     nats_url: str = Field(
         "nats://127.0.0.1:4222",
@@ -119,6 +127,14 @@ class Settings(BaseSettings):
     )
     max_evidence_bytes: int = Field(
         100_000_000, ge=1024, description="Largest single evidence item accepted, in bytes."
+    )
+    evidence_max_samples: int = Field(
+        EVIDENCE_MAX_SAMPLES,
+        ge=1,
+        le=10_000_000,
+        description="Most samples of one asset the detector keeps for the evidence snapshot "
+        "taken when an incident opens (the newest are kept; the snapshot says how many older "
+        "ones were dropped).",
     )
     retention_file: Path | None = Field(
         None,

@@ -16,7 +16,6 @@ from coherence.comms import service as comms_service
 from coherence.comms.dispatcher import Dispatcher
 from coherence.comms.wakeup import OutboxListener
 from coherence.db import session_scope
-from coherence.detection.pipeline import Pipeline
 from coherence.incidents import escalation
 from coherence.ledger import checkpoints
 from coherence.obligations import clocks as obligation_clocks
@@ -62,7 +61,6 @@ class EmbeddedWorkers:
         clock: Clock,
         dispatcher: Dispatcher,
         interval: float,
-        pipeline: Pipeline | None = None,
         ledger_signer: str | None = None,
         retention: RetentionJob | None = None,
     ) -> None:
@@ -72,17 +70,14 @@ class EmbeddedWorkers:
         self._clock = clock
         self.dispatcher = dispatcher
         self._interval = interval
-        self._pipeline = pipeline
         self._signer = ledger_signer
         self._stop = threading.Event()
         self._last_full_tick = -FULL_TICK_SECONDS
         self._thread: threading.Thread | None = None
 
     def run_once(self) -> tuple[int, int]:
-        """Look for silent sensors, fire due timers, deliver messages, sign a checkpoint, look
-        for unusual access (each minute) and purge what retention says is due (hourly)."""
-        if self._pipeline is not None:
-            self._pipeline.sweep()
+        """Fire due timers, deliver messages, sign a checkpoint, look for unusual access (each
+        minute) and purge what retention says is due (hourly)."""
         fired = fire_due_timers(self._factory, clock=self._clock)
         sent = self.dispatcher.run_once()
         if self._signer is not None:

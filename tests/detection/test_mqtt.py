@@ -20,7 +20,7 @@ from coherence.access import service as access_service
 from coherence.app import create_app
 from coherence.clock import ManualClock
 from coherence.db import session_scope
-from coherence.detection.mqtt import broker_address, sample_from_message
+from coherence.detection.mqtt import parse_broker_url, sample_from_message
 from coherence.detection.samples import Rejection, Sample
 from coherence.settings import Settings
 from tests.conftest import IN_CI, START
@@ -58,15 +58,21 @@ def test_bad_messages_are_refused_with_the_field(topic: str, payload: bytes, fie
 
 
 def test_broker_urls() -> None:
-    assert broker_address("mqtt://broker.lab:1884") == ("broker.lab", 1884)
-    assert broker_address("mqtt://broker.lab") == ("broker.lab", 1883)
+    assert parse_broker_url("mqtt://broker.lab:1884").port == 1884
+    assert parse_broker_url("mqtt://broker.lab").port == 1883
     with pytest.raises(ValueError, match="mqtt://"):
-        broker_address("http://broker.lab")
+        parse_broker_url("http://broker.lab")
+
+
+def address(url: str) -> tuple[str, int]:
+    """The host and port an MQTT URL names."""
+    parsed = parse_broker_url(url)
+    return parsed.host, parsed.port
 
 
 @pytest.fixture
 def broker() -> str:
-    host, port = broker_address(BROKER)
+    host, port = address(BROKER)
     try:
         socket.create_connection((host, port), timeout=2).close()
     except OSError as exc:
@@ -98,7 +104,7 @@ def mqtt_client(
 
 
 async def _publish(url: str, messages: list[tuple[str, bytes]]) -> None:
-    host, port = broker_address(url)
+    host, port = address(url)
     async with aiomqtt.Client(host, port) as client:
         for topic, payload in messages:
             await client.publish(topic, payload, qos=1)

@@ -150,6 +150,7 @@ def status(request: Request, _caller: WatchesIntake) -> IntakeStatus:
     return IntakeStatus(
         tracked_series=_pipeline(request).tracked_series,
         mqtt_enabled=bool(request.app.state.settings.mqtt_url),
+        mqtt_active=stats.active,
         mqtt_received=stats.received,
         mqtt_accepted=stats.accepted,
         mqtt_rejected=stats.rejected,

@@ -22,6 +22,7 @@ from sqlalchemy.exc import OperationalError
 
 from coherence.detection.formats import parse_json_array, parse_ndjson
 from coherence.detection.pipeline import Pipeline
+from coherence.detection.sweeper import SilenceSweeper
 from coherence.errors import ValidationFailed
 
 log = logging.getLogger(__name__)
@@ -72,12 +73,15 @@ async def run_nats_detector(
     stop: asyncio.Event | None = None,
     ack_wait_seconds: float = 30,
 ) -> None:
-    """Consume each site's durable consumer and evaluate its batches until ``stop`` is set.
+    """Consume each site's durable consumer and evaluate its batches until ``stop`` is set,
+    sweeping the pipeline for silent series meanwhile.
 
     A batch taken by a detector that dies unacknowledged is redelivered after
     ``ack_wait_seconds``.
     """
     connection = await nats.connect(url, name="coherence-detector")
+    sweeper = SilenceSweeper(pipeline)
+    sweeper.start()
     try:
         js = connection.jetstream()
         await ensure_stream(js, topology)
@@ -113,6 +117,7 @@ async def run_nats_detector(
             if idle:
                 await asyncio.sleep(0.05)
     finally:
+        await asyncio.to_thread(sweeper.stop)
         await connection.close()
 
 

@@ -27,6 +27,7 @@ from coherence.playbooks import service as playbooks_service
 from coherence.recovery import pausing as recovery_pausing
 from coherence.recovery import supply_service as recovery_supply
 from coherence.recovery import verification as recovery_verification
+from coherence.settings import EVIDENCE_MAX_SAMPLES
 
 log = logging.getLogger(__name__)
 REFRESH_SECONDS = 5.0
@@ -38,6 +39,27 @@ SEVERITY_LEVELS = {
     "sev3": ("minor", "medium"),
     "sev4": ("negligible", "low"),
 }
+
+
+class _Held:
+    """One asset's newest samples for its evidence, and how many the count limit pushed out."""
+
+    __slots__ = ("dropped", "samples")
+
+    def __init__(self, limit: int) -> None:
+        self.samples: deque[Sample] = deque(maxlen=limit)
+        # Discarded by the limit since the asset last held its whole window: they are the
+        # samples received just before the oldest one kept.
+        self.dropped = 0
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """The telemetry kept for a new incident: canonical JSON lines, how many, how many cut."""
+
+    content: bytes
+    samples: int
+    dropped: int
 
 
 @dataclass
@@ -59,11 +81,13 @@ class Pipeline:
         *,
         clock: Clock,
         evidence_seconds: float = 600,
+        evidence_max_samples: int = EVIDENCE_MAX_SAMPLES,
         store: ContentStore | None = None,
         kind: Kind = Kind.REAL,
         scope: str = "",
     ) -> None:
-        """``store`` registers the telemetry kept when an incident opens as evidence.
+        """``store`` registers the telemetry kept when an incident opens as evidence: each
+        asset's last ``evidence_seconds``, at most its newest ``evidence_max_samples``.
 
         An exercise's pipeline opens incidents of ``kind`` exercise, on signal keys prefixed
         with ``scope`` so they never join a real incident, and keeps no recovery readings.
@@ -79,7 +103,8 @@ class Pipeline:
         self._rules_version: tuple[tuple[str, int], ...] = ()
         self._assets: dict[str, tuple[str, str]] = {}
         self._refreshed_at = -1e18
-        self._recent: dict[str, deque[Sample]] = defaultdict(deque)
+        self._recent: dict[str, _Held] = defaultdict(lambda: _Held(evidence_max_samples))
+        self._evidence_max_samples = evidence_max_samples
         self._flaps = FlapGuard()
         # Series a recovery step under way is waiting on: their readings judge its gates.
         self._watched: frozenset[tuple[str, str]] = frozenset()
@@ -100,7 +125,7 @@ class Pipeline:
         owner_of = {name: base_asset(name) for name in {s.asset for s in samples}}
         self._refresh_if_due(force=not self._assets.keys() >= set(owner_of.values()))
         changes: list[Change] = []
-        horizon = self._evidence_seconds
+        horizon, limit = self._evidence_seconds, self._evidence_max_samples
         with self._lock:
             assets, observe, recents = self._assets, self._detector.observe, self._recent
             for index, sample in enumerate(samples):
@@ -113,10 +138,14 @@ class Pipeline:
                 found = observe(sample, known[0])
                 if found:
                     changes.extend(found)
-                recent = recents[owner]
-                recent.append(sample)
-                if sample.timestamp - recent[0].timestamp > horizon:
+                held = recents[owner]
+                recent = held.samples
+                if recent and sample.timestamp - recent[0].timestamp > horizon:
                     _forget_before(recent, sample.timestamp - horizon)
+                    held.dropped = 0
+                if len(recent) == limit:
+                    held.dropped += 1  # The deque's maxlen pushes the oldest out on append.
+                recent.append(sample)
                 report.accepted += 1
             watched = self._watched
         if watched and self._kind is Kind.REAL:
@@ -236,8 +265,9 @@ class Pipeline:
                 session,
                 clock=self._clock,
                 event=event,
-                evidence=evidence[0] if evidence else None,
-                evidence_samples=evidence[1] if evidence else 0,
+                evidence=evidence.content if evidence else None,
+                evidence_samples=evidence.samples if evidence else 0,
+                evidence_dropped=evidence.dropped if evidence else 0,
                 evidence_store=self._store,
             )
             if event.raised and self._kind is Kind.REAL:
@@ -255,9 +285,11 @@ class Pipeline:
         except CoherenceError:
             log.warning("recovery not paused for %s", event.key, exc_info=True)
 
-    def _evidence(self, asset: str) -> tuple[bytes, int] | None:
+    def _evidence(self, asset: str) -> Evidence | None:
         with self._lock:
-            recent = list(self._recent.get(asset, ()))
+            held = self._recent.get(asset)
+            recent = list(held.samples) if held is not None else []
+            dropped = held.dropped if held is not None else 0
         if not recent:
             return None
         lines = [
@@ -274,7 +306,7 @@ class Pipeline:
             )
             for s in recent
         ]
-        return b"\n".join(lines) + b"\n", len(lines)
+        return Evidence(b"\n".join(lines) + b"\n", len(lines), dropped)
 
     @staticmethod
     def _record(outcome: Outcome, report: IngestReport) -> None:

@@ -27,6 +27,9 @@ class IntakeStatus(BaseModel):
 
     tracked_series: int = Field(description="(series, rule) pairs holding state.")
     mqtt_enabled: bool
+    mqtt_active: bool = Field(
+        description="Whether this process is the one taking MQTT telemetry (one at a time)."
+    )
     mqtt_received: int
     mqtt_accepted: int
     mqtt_rejected: int

@@ -79,12 +79,14 @@ def apply_event(
     event: SignalEvent,
     evidence: bytes | None = None,
     evidence_samples: int = 0,
+    evidence_dropped: int = 0,
     evidence_store: ContentStore | None = None,
 ) -> Outcome:
     """Open, update or clear the incident behind ``event.key`` inside the caller's transaction.
 
     With ``evidence_store``, the telemetry kept when an incident opens is also registered as
     an evidence item; if the store fails, the incident still opens and the ledger says why.
+    ``evidence_dropped`` counts samples received just before the kept ones but not kept.
     """
     now = clock.now()
     row = _claim(session, event, now)
@@ -145,7 +147,14 @@ def apply_event(
     _record(session, clock, EntryType.SIGNAL_RAISED, event, incident.id)
     if evidence is not None:
         _keep_evidence(
-            session, clock, incident.id, event.asset, evidence, evidence_samples, evidence_store
+            session,
+            clock,
+            incident.id,
+            event.asset,
+            evidence,
+            evidence_samples,
+            evidence_dropped,
+            evidence_store,
         )
     return Outcome(event.key, incident.id, opened=True)
 
@@ -202,6 +211,7 @@ def _keep_evidence(
     asset: str,
     content: bytes,
     samples: int,
+    dropped: int,
     store: ContentStore | None,
 ) -> None:
     digest = hashlib.sha256(content).hexdigest()
@@ -211,8 +221,10 @@ def _keep_evidence(
         "sha256": digest,
         "bytes": len(content),
     }
+    if dropped:
+        payload |= {"truncated": True, "dropped": dropped}
     if store is not None:
-        payload |= _register(session, clock, incident_id, asset, content, samples, store)
+        payload |= _register(session, clock, incident_id, asset, content, samples, dropped, store)
     snapshot = TelemetrySnapshot(
         incident_id=incident_id,
         asset=asset,
@@ -241,9 +253,16 @@ def _register(
     asset: str,
     content: bytes,
     samples: int,
+    dropped: int,
     store: ContentStore,
 ) -> dict[str, object]:
     """Put a snapshot in the evidence register; on failure say why instead of raising."""
+    cut = (
+        f" The {dropped} samples received just before them were not kept: the detector keeps "
+        "at most COHERENCE_EVIDENCE_MAX_SAMPLES per asset."
+        if dropped
+        else ""
+    )
     try:
         item = evidence_service.collect(
             session,
@@ -257,7 +276,7 @@ def _register(
             incident=reference(incident_id),
             asset=asset,
             description=f"{samples} samples the detector held when the incident opened, "
-            "one canonical JSON object a line.",
+            "one canonical JSON object a line." + cut,
             max_bytes=max(len(content), 1),
         )
     except (OSError, CoherenceError) as exc:

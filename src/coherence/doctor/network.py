@@ -22,11 +22,11 @@ from coherence.comms.config import load_channels
 from coherence.comms.domain import DeliveryFailed
 from coherence.comms.http_channels import HttpGatewayChannel, MatrixChannel
 from coherence.comms.other_channels import SmtpChannel
-from coherence.detection.mqtt import broker_address
+from coherence.detection.mqtt import broker_from_settings
 from coherence.doctor import domain
 from coherence.doctor.domain import Finding, Verdict
 from coherence.doctor.probes import Options, first_line
-from coherence.errors import CoherenceError
+from coherence.errors import CoherenceError, ValidationFailed
 from coherence.settings import Environment, Settings
 
 # Where a test message goes on channels whose destination is in the channels file.
@@ -48,7 +48,7 @@ def check_brokers(settings: Settings, options: Options) -> list[Finding]:
     """Connect to the MQTT broker and the NATS server the settings name."""
     found = []
     if settings.mqtt_url:
-        error, latency = probe_mqtt(settings.mqtt_url, options.timeout)
+        error, latency = probe_mqtt(settings, options.timeout)
         found.append(
             domain.judge_broker(
                 "mqtt",
@@ -74,13 +74,15 @@ def check_brokers(settings: Settings, options: Options) -> list[Finding]:
     return found
 
 
-def probe_mqtt(url: str, timeout: float) -> tuple[str | None, float | None]:
-    """Connect and wait for the broker's CONNACK: (error, milliseconds)."""
+def probe_mqtt(settings: Settings, timeout: float) -> tuple[str | None, float | None]:
+    """Connect as the intake would (user, TLS, CA file) and wait for the broker's CONNACK:
+    (error, milliseconds)."""
     try:
-        host, port = broker_address(url)
-    except ValueError as exc:
-        return str(exc), None
-    parts = urlsplit(url)
+        broker = broker_from_settings(settings)
+    except ValidationFailed as exc:
+        return exc.message, None
+    if broker is None:
+        return "mqtt_url is empty", None
     answered = threading.Event()
     codes: list[ReasonCode] = []
 
@@ -91,11 +93,13 @@ def probe_mqtt(url: str, timeout: float) -> tuple[str | None, float | None]:
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"coherence-doctor-{uuid.uuid4()}")
     client.connect_timeout = timeout
     client.on_connect = on_connect
-    if parts.username:
-        client.username_pw_set(parts.username, parts.password)
+    if broker.username is not None:
+        client.username_pw_set(broker.username, broker.password)
+    if broker.tls is not None:
+        client.tls_set_context(broker.tls)
     start = time.perf_counter()
     try:
-        client.connect(host, port, keepalive=30)
+        client.connect(broker.host, broker.port, keepalive=30)
     except OSError as exc:
         return exc.strerror or first_line(exc) or "timed out", None
     client.loop_start()

@@ -66,7 +66,12 @@ def run() -> None:
     """Sweep recent reads now (the workers do it every minute) and raise what is unusual."""
     with console.session() as session:
         raised = watch_service.sweep(session, clock=console.clock())
-        lines = [f"{f.person}: {f.rule} ({f.detail})" for f in raised]
+        lines = [f"{f.person}: {f.rule} ({f.detail})" for f in raised or ()]
+    if raised is None:
+        console.out.print(
+            "another process is sweeping right now; see `coherence watch findings` for its result"
+        )
+        return
     console.out.print(f"unusual access raised: {len(lines)}")
     for line in lines:
         console.out.print(f"  {line}")

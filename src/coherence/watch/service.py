@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from coherence.access.domain import AccessRole, Tlp
@@ -15,7 +16,7 @@ from coherence.catalog import service as catalog_service
 from coherence.catalog.domain import AssetKind
 from coherence.catalog.models import Asset, Person
 from coherence.clock import Clock
-from coherence.db import session_scope
+from coherence.db import schema_lock_key, session_scope
 from coherence.detection import service as detection_service
 from coherence.errors import CoherenceError
 from coherence.incidents import records as incident_records
@@ -33,6 +34,10 @@ ACTOR = "access-watch"
 PLAYBOOK = "data-exfiltration"
 THRESHOLDS = watch.Thresholds()
 SWEEP_INTERVAL = timedelta(minutes=1)
+# First half of the PostgreSQL advisory lock key the sweep takes ("CH" 2); the second half is
+# the schema's key, so deployments in different schemas of one database sweep independently.
+# Documented in docs/deploy.md.
+SWEEP_LOCK = 0x4348_0002
 # Where an exfiltration incident is opened: the reader's most-read site's IT first.
 WATCHED_KINDS = (AssetKind.CONTROL_SERVER.value, AssetKind.NETWORK_SEGMENT.value)
 URGENCY = {
@@ -72,9 +77,15 @@ def record_read(
 
 def sweep(
     session: Session, *, clock: Clock, thresholds: watch.Thresholds = THRESHOLDS
-) -> list[AccessFinding]:
+) -> list[AccessFinding] | None:
     """Compare each principal's recent reading with its own history; raise what is unusual,
-    at most once per principal and rule in each cool-down."""
+    at most once per principal and rule in each cool-down.
+
+    None, with nothing checked, when another process is sweeping the same database right now.
+    """
+    if not _sweep_lock(session):
+        log.info("unusual-access sweep skipped: another process is sweeping")
+        return None
     now = clock.now()
     start = now - thresholds.window
     recent = watch_repository.activity_since(
@@ -99,6 +110,18 @@ def sweep(
             raised.append(_raise(session, clock, activity, finding, since=start))
     session.flush()
     return raised
+
+
+def _sweep_lock(session: Session) -> bool:
+    """Take the sweep's lock for this transaction, unless another process holds it.
+
+    SQLite needs none: every transaction there begins with BEGIN IMMEDIATE, so a second sweep
+    waits for the first to commit and then sees its findings.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    schema_key = schema_lock_key(str(session.scalar(text("select current_schema()"))))
+    return bool(session.scalar(select(func.pg_try_advisory_xact_lock(SWEEP_LOCK, schema_key))))
 
 
 def _asset_for(session: Session, person: str, since: datetime) -> Asset | None:
@@ -262,11 +285,13 @@ class WatchJob:
     last_run: datetime | None = field(default=None, init=False)
 
     def run_if_due(self, factory: sessionmaker[Session], *, clock: Clock) -> int | None:
-        """Sweep unless a sweep ran less than ``interval`` ago; return how many were raised."""
+        """Sweep unless a sweep ran less than ``interval`` ago (here, or in another process
+        sweeping right now); return how many were raised."""
         now = clock.now()
         if self.last_run is not None and now - self.last_run < self.interval:
             return None
         # Set first: a sweep that fails waits for the next interval instead of every tick.
         self.last_run = now
         with session_scope(factory) as session:
-            return len(sweep(session, clock=clock, thresholds=self.thresholds))
+            raised = sweep(session, clock=clock, thresholds=self.thresholds)
+        return None if raised is None else len(raised)
