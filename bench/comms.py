@@ -36,6 +36,7 @@ from pathlib import Path
 
 import httpx
 import orjson
+from cpu_use import CpuMeter, Pids, Usage, processes_named
 from sqlalchemy import Engine, func, select, text
 
 from coherence.catalog.models import Person
@@ -77,6 +78,7 @@ class Window:
     lag: float  # seconds the sender ended behind its schedule
     latencies: list[float]  # sorted seconds, accepted -> received
     attempts: Counter[str] = field(default_factory=Counter)
+    cpu: Usage | None = None  # what each group of processes used over the window
 
     @property
     def problem(self) -> str:
@@ -174,6 +176,11 @@ class Receiver:
         self._client = httpx.Client(base_url=self.url, timeout=30)
         wait_until(lambda: self._client.get("/drain").is_success, self._process, "receiver")
 
+    @property
+    def pid(self) -> int:
+        """The receiver process's id, for CPU accounting."""
+        return self._process.pid
+
     def drain(self) -> list[tuple[str, str, float]]:
         """Return and forget everything received since the last drain."""
         return [(kind, key, at) for kind, key, at in self._client.get("/drain").json()]
@@ -246,9 +253,18 @@ def grace(window: float) -> float:
     return min(GRACE, window * GRACE_SHARE)
 
 
-def measure(rate: int, window: float, send: Callable[[list[str]], bool], sink: Receiver) -> Window:
-    """Offer ``rate`` notifications a second for ``window`` seconds, then collect arrivals."""
+def measure(
+    rate: int,
+    window: float,
+    send: Callable[[list[str]], bool],
+    sink: Receiver,
+    processes: Mapping[str, Pids],
+) -> Window:
+    """Offer ``rate`` notifications a second for ``window`` seconds, then collect arrivals,
+    counting the CPU each group of ``processes`` (and the receiver and this sender) used."""
     sink.drain()
+    meter = CpuMeter({**processes, "receiver": lambda: [sink.pid], "sender": lambda: [os.getpid()]})
+    meter.start()
     tag = uuid.uuid4().hex[:6]
     ids = [f"{tag}.{n}" for n in range(max(1, round(rate * window)))]
     accepted: dict[str, float] = {}
@@ -275,13 +291,15 @@ def measure(rate: int, window: float, send: Callable[[list[str]], bool], sink: R
         if len(first) == len(ids) or time.time() > deadline:
             settle -= 1
         time.sleep(0.25)
+    used = meter.stop() if meter.available else None
     latencies = sorted(first[k] - accepted[k] for k in first if k in accepted)
-    return Window(rate, len(ids), len(accepted), len(first), duplicates, lag, latencies)
+    return Window(rate, len(ids), len(accepted), len(first), duplicates, lag, latencies, cpu=used)
 
 
 @contextlib.contextmanager
-def alertmanager(folder: Path, hook: str) -> Iterator[str]:
-    """Start a fresh Alertmanager that sends every alert, ungrouped, to ``hook``."""
+def alertmanager(folder: Path, hook: str) -> Iterator[tuple[str, int]]:
+    """Start a fresh Alertmanager that sends every alert, ungrouped, to ``hook``; yield its
+    address and process id."""
     storage = folder / "alertmanager-data"
     shutil.rmtree(storage, ignore_errors=True)
     (folder / "alertmanager.yml").write_text(ALERTMANAGER_CONFIG.format(hook=hook))
@@ -300,7 +318,7 @@ def alertmanager(folder: Path, hook: str) -> Iterator[str]:
     )
     try:
         wait_until(lambda: httpx.get(f"{base}/-/ready").is_success, process, ALERTMANAGER)
-        yield base
+        yield base, process.pid
     finally:
         stop(process)
         log.close()
@@ -308,7 +326,10 @@ def alertmanager(folder: Path, hook: str) -> Iterator[str]:
 
 def alertmanager_window(folder: Path, sink: Receiver, rate: int, window: float) -> Window:
     """One window against a fresh Alertmanager: alerts posted in batches to its v2 API."""
-    with alertmanager(folder, f"{sink.url}/am") as base, httpx.Client(base_url=base) as client:
+    with (
+        alertmanager(folder, f"{sink.url}/am") as (base, pid),
+        httpx.Client(base_url=base) as client,
+    ):
 
         def send(chunk: list[str]) -> bool:
             now = datetime.now(UTC)
@@ -319,7 +340,7 @@ def alertmanager_window(folder: Path, sink: Receiver, rate: int, window: float) 
             except httpx.HTTPError:
                 return False
 
-        result = measure(rate, window, send, sink)
+        result = measure(rate, window, send, sink, {"Alertmanager": lambda: [pid]})
     log = (folder / "alertmanager.log").read_text()
     result.attempts["alertmanager failed"] = log.count("Notify for alerts failed")
     return result
@@ -399,8 +420,11 @@ def coherence_window(
             return False
         return True
 
+    processes: dict[str, Pids] = {"workers": lambda: [w.pid for w in workers]}
+    if engine.url.get_backend_name() == "postgresql":
+        processes["PostgreSQL"] = processes_named("postgres")
     try:
-        result = measure(rate, window, send, sink)
+        result = measure(rate, window, send, sink, processes)
     finally:
         for worker in workers:
             stop(worker)
@@ -447,6 +471,8 @@ def show(label: str, result: Window) -> str:
         f"  {label:<26}{result.rate:>7,}{result.offered:>9,}{result.received:>9,}"
         f"{result.duplicates:>5}{p50:>9.1f}{p99:>9.1f}  {result.problem or 'clean'}"
     )
+    if result.cpu is not None and (cpu := result.cpu.describe(result.received)):
+        print(f"    {cpu}")
     if failed := result.attempts["alertmanager failed"]:
         print(f"    Alertmanager logged {failed:,} failed notifications (timed out; it retries)")
     return f"{p50:.1f} / {p99:.1f}" + (" *" if result.problem else "")
