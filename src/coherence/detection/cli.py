@@ -74,6 +74,7 @@ def replay_command(
             make_session_factory(engine),
             clock=console.clock(),
             store=LocalStore(settings.resolved_evidence_dir),
+            evidence_max_samples=settings.evidence_max_samples,
         )
         total = IngestReport()
         for start in range(0, len(result.samples), MAX_ITEMS):
