@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
+import threading
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from http.server import ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
@@ -24,10 +29,12 @@ from coherence.migrations import runner
 from coherence.partners import service as partners_service
 from coherence.playbooks import service as playbooks_service
 from coherence.settings import Settings
+from tests.helpers import Receiver
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_FACILITY = ROOT / "examples" / "facility.yaml"
 SAMPLE_AGREEMENTS = ROOT / "examples" / "agreements.yaml"
+NATS_URL = os.environ.get("COHERENCE_TEST_NATS_URL", "nats://127.0.0.1:4222")
 POSTGRES_URL = os.environ.get(
     "COHERENCE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
@@ -199,3 +206,29 @@ def agreements(factory: sessionmaker[Session], clock: ManualClock, facility: Non
             actor="test",
             source="agreements.yaml",
         )
+
+
+@pytest.fixture
+def receiver() -> Iterator[str]:
+    """A webhook receiver on loopback; Receiver.received counts each message id."""
+    Receiver.received = Counter()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/hook"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def nats_url() -> str:
+    """The NATS server's URL; skips (fails under CI) when nothing listens there."""
+    parts = urlsplit(NATS_URL)
+    try:
+        socket.create_connection((parts.hostname or "", parts.port or 4222), timeout=2).close()
+    except OSError as exc:
+        message = f"no NATS server at {NATS_URL} ({exc})"
+        if IN_CI:
+            pytest.fail(message + "; under CI=true this is a failure, not a skip")
+        pytest.skip(message + "; set COHERENCE_TEST_NATS_URL to run this")
+    return NATS_URL

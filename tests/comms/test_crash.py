@@ -6,14 +6,10 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 
-import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -26,17 +22,6 @@ from tests.helpers import Receiver, database_url
 
 BURST = 120
 PASS = 20
-
-
-@pytest.fixture
-def receiver() -> Iterator[str]:
-    Receiver.received = Counter()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/hook"
-    server.shutdown()
-    server.server_close()
 
 
 def start_worker(environment: dict[str, str]) -> subprocess.Popen[bytes]:

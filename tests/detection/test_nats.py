@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
 import uuid
-from urllib.parse import urlsplit
 
 import nats
 import orjson
@@ -20,27 +17,13 @@ from coherence.detection.models import SignalKey
 from coherence.detection.nats_intake import NatsStats, Topology, ensure_stream, run_nats_detector
 from coherence.detection.pipeline import Pipeline
 from coherence.incidents.models import Incident
-from tests.conftest import IN_CI, START
+from tests.conftest import START
 
-NATS_URL = os.environ.get("COHERENCE_TEST_NATS_URL", "nats://127.0.0.1:4222")
 T0 = START.timestamp()
 MESSAGES_PER_SITE = 30
 SAMPLES_PER_MESSAGE = 10
 
 pytestmark = pytest.mark.usefixtures("facility")
-
-
-@pytest.fixture
-def nats_url() -> str:
-    parts = urlsplit(NATS_URL)
-    try:
-        socket.create_connection((parts.hostname or "", parts.port or 4222), timeout=2).close()
-    except OSError as exc:
-        message = f"no NATS server at {NATS_URL} ({exc})"
-        if IN_CI:
-            pytest.fail(message + "; under CI=true this is a failure, not a skip")
-        pytest.skip(message + "; set COHERENCE_TEST_NATS_URL to run this")
-    return NATS_URL
 
 
 def _batches(

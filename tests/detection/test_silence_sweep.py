@@ -26,7 +26,6 @@ from coherence.detection.nats_intake import NatsStats, Topology, ensure_stream, 
 from coherence.detection.pipeline import Pipeline
 from coherence.incidents.models import Incident
 from tests.conftest import START
-from tests.detection.test_nats import nats_url  # noqa: F401  (a fixture)
 
 T0 = START.timestamp()
 SILENT_KEY = "fridge-1:dilution-refrigerator-warm-up"
@@ -132,7 +131,7 @@ async def _silent_site(
 
 @pytest.mark.usefixtures("facility")
 def test_worker_detect_raises_a_silent_sensor(
-    nats_url: str,  # noqa: F811
+    nats_url: str,
     factory: sessionmaker[Session],
     clock: ManualClock,
 ) -> None:
@@ -144,7 +143,7 @@ def test_worker_detect_raises_a_silent_sensor(
 @pytest.mark.usefixtures("facility")
 @pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
 def test_worker_detect_sweeps_through_a_database_outage(
-    nats_url: str,  # noqa: F811
+    nats_url: str,
     engine: Engine,
     factory: sessionmaker[Session],
     clock: ManualClock,
